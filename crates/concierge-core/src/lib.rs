@@ -1,0 +1,10 @@
+//! Concierge's domain: pure Rust, no I/O, no async.
+//!
+//! - [`ticket`]: references, the status state machine, priorities.
+//! - [`message`]: addresses and machine-mail classification.
+//! - [`threading`]: reply tokens, thread lookup plans, deduplication keys.
+//! - [`country`]: country and language inference.
+pub mod country;
+pub mod message;
+pub mod threading;
+pub mod ticket;

@@ -1,0 +1,9 @@
+//! Messages: addresses, direction and machine-mail classes.
+mod address;
+mod class;
+
+pub use address::{EmailAddress, InvalidAddress};
+pub use class::{
+    ClassFacts, INTERNAL_HEADER_PREFIX, LOOP_HEADER, MessageClass, UnknownClass, classify,
+    is_internal_header,
+};

@@ -1,0 +1,201 @@
+//! The one inbound pipeline every entry point (SMTP, MTA pipe, HTTP) calls:
+//! raw bytes → [`concierge_mail::inbound::parse`] → classification and
+//! thread plan ([`concierge_core`]) → [`concierge_store::Store::ingest`],
+//! one transaction. A caller acknowledges only after `ingest` returns `Ok`.
+
+use concierge_core::message::{ClassFacts, EmailAddress, MessageClass, classify};
+use concierge_core::threading::{
+    ReplyTokenKey, ThreadFacts, dedupe_key, message_id_domain, plan,
+};
+use concierge_mail::inbound::{Limits, ParseError, parse};
+use concierge_store::{IngestOutcome, InboundSource, NewAttachment, NewInbound, Store, StoreError};
+
+/// A message as it arrived at one of the doors.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The door.
+    pub source: InboundSource,
+    /// SMTP `MAIL FROM` (empty string for `<>`), when known.
+    pub envelope_from: Option<String>,
+    /// SMTP `RCPT TO`s, when known.
+    pub envelope_to: Vec<String>,
+    /// The message bytes exactly as received.
+    pub raw: Vec<u8>,
+}
+
+/// Why a message was not stored. Map to SMTP / HTTP / sysexits codes with
+/// [`IngestError::is_temporary`].
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Larger than `mail.max_message_bytes`.
+    #[error("message is {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// Size received.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Nothing to store.
+    #[error("message is empty")]
+    Empty,
+    /// The database failed; the sender should retry later.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    /// Whether the sender should retry (SMTP 451, HTTP 503, EX_TEMPFAIL).
+    /// Every storage failure is temporary: refusing would lose the message.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, Self::Store(_))
+    }
+}
+
+/// Settings of the pipeline.
+#[derive(Debug, Clone)]
+pub struct InboundConfig {
+    /// The concierge addresses we accept mail for.
+    pub addresses: Vec<EmailAddress>,
+    /// Largest message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Domains our own Message-IDs use (loop detection).
+    pub own_domains: Vec<String>,
+    /// Parsing bounds.
+    pub limits: Limits,
+}
+
+/// The pipeline: cheap to clone, shared by every entry point.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    store: Store,
+    key: ReplyTokenKey,
+    config: std::sync::Arc<InboundConfig>,
+}
+
+impl Inbound {
+    /// Builds the pipeline.
+    pub fn new(store: Store, key: ReplyTokenKey, config: InboundConfig) -> Self {
+        Self { store, key, config: std::sync::Arc::new(config) }
+    }
+
+    /// The store behind the pipeline.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The largest message accepted.
+    pub fn max_message_bytes(&self) -> usize {
+        self.config.max_message_bytes
+    }
+
+    /// Whether we accept mail for `rcpt`: one of our addresses, also with a
+    /// `+tag` (reply tokens ride in the tag).
+    pub fn accepts_recipient(&self, rcpt: &str) -> bool {
+        EmailAddress::parse(rcpt)
+            .is_ok_and(|a| self.config.addresses.iter().any(|ours| ours.same_mailbox(&a)))
+    }
+
+    /// Parses, classifies, threads and stores one message, exactly once.
+    pub async fn ingest(&self, d: Delivery) -> Result<IngestOutcome, IngestError> {
+        if d.raw.len() > self.config.max_message_bytes {
+            return Err(IngestError::TooLarge { size: d.raw.len(), limit: self.config.max_message_bytes });
+        }
+        let new = self.prepare(d)?;
+        let outcome = self.store.ingest(&new).await?;
+        tracing::info!(
+            reference = %outcome.reference(),
+            class = new.class.as_str(),
+            outcome = match &outcome {
+                IngestOutcome::Created { .. } => "created",
+                IngestOutcome::Appended { .. } => "appended",
+                IngestOutcome::Duplicate { .. } => "duplicate",
+            },
+            "inbound message stored"
+        );
+        Ok(outcome)
+    }
+
+    /// Everything up to storage: pure apart from the clock.
+    fn prepare(&self, d: Delivery) -> Result<NewInbound, IngestError> {
+        let parsed = parse(&d.raw, &self.config.limits).map_err(|e| match e {
+            ParseError::Empty => IngestError::Empty,
+        })?;
+        let return_path = d.envelope_from.clone().or_else(|| parsed.machine.return_path.clone());
+        let class = classify(&ClassFacts {
+            auto_submitted: parsed.machine.auto_submitted.as_deref(),
+            x_autoreply: parsed.machine.x_autoreply,
+            x_auto_response_suppress: parsed.machine.x_auto_response_suppress,
+            precedence: parsed.machine.precedence.as_deref(),
+            list_id: parsed.machine.list_id,
+            content_type: parsed.machine.content_type.as_deref(),
+            report_type: parsed.machine.report_type.as_deref(),
+            return_path: return_path.as_deref(),
+            from: parsed.from.as_ref(),
+            has_loop_header: parsed.machine.has_loop_header,
+            message_id_domain: parsed.message_id.as_deref().and_then(message_id_domain),
+            own_domains: &self.config.own_domains,
+        });
+
+        let mut recipients: Vec<EmailAddress> =
+            d.envelope_to.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
+        recipients.extend(parsed.to.iter().cloned());
+        recipients.extend(parsed.cc.iter().cloned());
+        // A delivery report threads by the original message it quotes.
+        let mut references = parsed.references.clone();
+        if class == MessageClass::Bounce {
+            references.extend(parsed.report_original_ids.iter().cloned());
+        }
+        let thread = plan(
+            &self.key,
+            &ThreadFacts {
+                in_reply_to: &parsed.in_reply_to,
+                references: &references,
+                recipients: &recipients,
+                subject: &parsed.subject,
+            },
+        );
+        let dedupe = dedupe_key(parsed.message_id.as_deref(), parsed.from.as_ref(), &d.raw);
+        let headers = serde_json::Value::Array(
+            parsed
+                .headers
+                .iter()
+                .map(|(n, v)| serde_json::json!([n, v]))
+                .collect(),
+        );
+        Ok(NewInbound {
+            source: d.source,
+            envelope_from: d.envelope_from,
+            envelope_to: d.envelope_to.into_iter().take(100).collect(),
+            dedupe_key: dedupe,
+            class,
+            thread,
+            from: parsed.from,
+            from_name: parsed.from_name,
+            reply_to: parsed.reply_to.map(String::from),
+            to: parsed.to.into_iter().map(String::from).collect(),
+            cc: parsed.cc.into_iter().map(String::from).collect(),
+            subject: parsed.subject,
+            text: parsed.text,
+            html: parsed.html,
+            message_id: parsed.message_id,
+            in_reply_to: parsed.in_reply_to,
+            references: parsed.references,
+            sent_at: parsed.date,
+            headers,
+            attachments: parsed
+                .attachments
+                .into_iter()
+                .map(|a| NewAttachment {
+                    filename: a.filename,
+                    content_type: a.content_type,
+                    content_id: a.content_id,
+                    inline: a.inline,
+                    data: a.data,
+                })
+                .collect(),
+            country: None,
+            language: None,
+            raw: d.raw,
+        })
+    }
+}

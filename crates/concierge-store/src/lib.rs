@@ -1,0 +1,71 @@
+//! Postgres storage for Concierge, through sqlx.
+//!
+//! One [`Store`] wraps the pool; each aggregate has its own module. Queries
+//! are checked at compile time (`.sqlx/` holds the offline data).
+
+mod error;
+mod ingest;
+mod settings;
+mod tickets;
+mod tokens;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+pub use error::StoreError;
+pub use ingest::{IngestOutcome, InboundSource, NewAttachment, NewInbound};
+pub use tickets::{
+    AttachmentMeta, MessageView, Page, RequesterView, TicketDetail, TicketFilter, TicketSummary,
+};
+
+/// The schema migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Handle to the database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects lazily: the pool opens connections on demand, so a process
+    /// starts while the database is down and recovers when it returns.
+    pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url
+            .parse::<PgConnectOptions>()
+            .map_err(StoreError::Config)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// Wraps an existing pool (tests use the one `#[sqlx::test]` gives).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The underlying pool, for the job queue and tests.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query_scalar!("SELECT 1 AS \"one!\"")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

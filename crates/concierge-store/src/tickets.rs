@@ -1,0 +1,308 @@
+//! Reading tickets for the API and the dashboard.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{Store, StoreError};
+
+/// Filters for the ticket list. Empty fields do not filter.
+#[derive(Debug, Default, Clone)]
+pub struct TicketFilter {
+    /// Exact status name.
+    pub status: Option<String>,
+    /// ISO 3166 alpha-2 code.
+    pub country: Option<String>,
+    /// Assignee e-mail, or `none` for unassigned cases.
+    pub assignee: Option<String>,
+    /// Free text: reference, requester address, subject or message text.
+    pub q: Option<String>,
+    /// 1-based page.
+    pub page: u32,
+    /// Items per page (1–200).
+    pub per_page: u32,
+}
+
+/// A page of results.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// This page's number.
+    pub page: u32,
+    /// Items per page.
+    pub per_page: u32,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+/// Who wrote in.
+#[derive(Debug, Serialize, Clone)]
+pub struct RequesterView {
+    /// Lower-cased address.
+    pub email: String,
+    /// Display name, when given.
+    pub name: Option<String>,
+}
+
+/// One line of the ticket list.
+#[derive(Debug, Serialize, Clone)]
+pub struct TicketSummary {
+    /// Internal id (not serialised).
+    #[serde(skip)]
+    pub id: Uuid,
+    /// Public reference, e.g. `C-7K2M9X`.
+    pub reference: String,
+    /// Subject of the first message.
+    pub subject: String,
+    /// Status name.
+    pub status: String,
+    /// Priority name.
+    pub priority: String,
+    /// ISO 3166 alpha-2, when known.
+    pub country: Option<String>,
+    /// Where the country came from.
+    pub country_source: Option<String>,
+    /// How sure the inference was (0–1).
+    pub country_confidence: Option<f32>,
+    /// ISO 639-1 language of the first message.
+    pub language: Option<String>,
+    /// Who wrote in.
+    pub requester: Option<RequesterView>,
+    /// Assigned caseworker's e-mail.
+    pub assignee: Option<String>,
+    /// Messages on the ticket.
+    pub message_count: i32,
+    /// Opened.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Attachment metadata (never the bytes).
+#[derive(Debug, Serialize, Clone)]
+pub struct AttachmentMeta {
+    /// Attachment id, for download.
+    pub id: Uuid,
+    /// Safe file name.
+    pub filename: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i32,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// Shown inline in the original.
+    pub inline: bool,
+}
+
+/// One message of a ticket.
+#[derive(Debug, Serialize, Clone)]
+pub struct MessageView {
+    /// Internal id (not serialised).
+    #[serde(skip)]
+    pub id: Uuid,
+    /// RFC 5322 Message-ID.
+    pub message_id: Option<String>,
+    /// inbound, outbound or note.
+    pub direction: String,
+    /// human, auto_reply, bounce or loop.
+    pub class: String,
+    /// Sender address.
+    pub from: Option<String>,
+    /// Sender name.
+    pub from_name: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// Plain text.
+    pub text: String,
+    /// Raw HTML (not serialised: sanitised when shown).
+    #[serde(skip)]
+    pub html: Option<String>,
+    /// `Date` header.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Stored at.
+    pub created_at: DateTime<Utc>,
+    /// Attachments.
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+/// A ticket with its thread.
+#[derive(Debug, Serialize)]
+pub struct TicketDetail {
+    /// The ticket's fields.
+    #[serde(flatten)]
+    pub ticket: TicketSummary,
+    /// Messages, oldest first.
+    pub messages: Vec<MessageView>,
+}
+
+struct Row {
+    id: Uuid,
+    reference: String,
+    subject: String,
+    status: String,
+    priority: String,
+    country: Option<String>,
+    country_source: Option<String>,
+    country_confidence: Option<f32>,
+    language: Option<String>,
+    requester_email: Option<String>,
+    requester_name: Option<String>,
+    assignee: Option<String>,
+    message_count: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Row> for TicketSummary {
+    fn from(r: Row) -> Self {
+        Self {
+            id: r.id,
+            reference: r.reference,
+            subject: r.subject,
+            status: r.status,
+            priority: r.priority,
+            country: r.country,
+            country_source: r.country_source,
+            country_confidence: r.country_confidence,
+            language: r.language,
+            requester: r.requester_email.map(|email| RequesterView { email, name: r.requester_name }),
+            assignee: r.assignee,
+            message_count: r.message_count,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+impl Store {
+    /// A page of tickets, most recently updated first.
+    pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Page<TicketSummary>, StoreError> {
+        let per_page = f.per_page.clamp(1, 200);
+        let page = f.page.max(1);
+        let offset = i64::from(page - 1) * i64::from(per_page);
+        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let pattern = q.map(like_pattern);
+        let rows = sqlx::query_as!(
+            Row,
+            r#"SELECT t.id, t.reference, t.subject, t.status, t.priority, t.country,
+                      t.country_source, t.country_confidence, t.language,
+                      r.email AS "requester_email?", r.name AS "requester_name?",
+                      NULL::text AS assignee, t.message_count, t.created_at, t.updated_at
+               FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
+               WHERE ($1::text IS NULL OR t.status = $1)
+                 AND ($2::text IS NULL OR t.country = $2)
+                 AND ($3::text IS NULL OR $3 = 'none')
+                 AND ($4::text IS NULL
+                      OR t.reference = upper($5)
+                      OR r.email = lower($5)
+                      OR t.subject ILIKE $4
+                      OR EXISTS (SELECT 1 FROM messages m
+                                 WHERE m.ticket_id = t.id AND m.direction <> 'note'
+                                   AND m.text_body ILIKE $4))
+               ORDER BY t.updated_at DESC, t.id
+               LIMIT $6 OFFSET $7"#,
+            f.status,
+            f.country.as_deref().map(str::to_ascii_uppercase),
+            f.assignee,
+            pattern,
+            q,
+            i64::from(per_page) + 1,
+            offset
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() > per_page as usize;
+        let items = rows.into_iter().take(per_page as usize).map(Into::into).collect();
+        Ok(Page { items, page, per_page, has_more })
+    }
+
+    /// A ticket with its messages and attachment metadata.
+    pub async fn ticket_detail(&self, reference: &str) -> Result<Option<TicketDetail>, StoreError> {
+        let row = sqlx::query_as!(
+            Row,
+            r#"SELECT t.id, t.reference, t.subject, t.status, t.priority, t.country,
+                      t.country_source, t.country_confidence, t.language,
+                      r.email AS "requester_email?", r.name AS "requester_name?",
+                      NULL::text AS assignee, t.message_count, t.created_at, t.updated_at
+               FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
+               WHERE t.reference = $1"#,
+            reference
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let ticket: TicketSummary = row.into();
+        let messages = sqlx::query!(
+            r#"SELECT id, message_id, direction, class, from_address, from_name, subject,
+                      text_body, html_body, sent_at, created_at
+               FROM messages WHERE ticket_id = $1 ORDER BY created_at, id"#,
+            ticket.id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
+        let attachments = sqlx::query!(
+            "SELECT id, message_id, filename, content_type, size, sha256, inline
+             FROM attachments WHERE message_id = ANY($1) ORDER BY message_id, position",
+            &ids
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let messages = messages
+            .into_iter()
+            .map(|m| MessageView {
+                attachments: attachments
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| AttachmentMeta {
+                        id: a.id,
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.size,
+                        sha256: a.sha256.clone(),
+                        inline: a.inline,
+                    })
+                    .collect(),
+                id: m.id,
+                message_id: m.message_id,
+                direction: m.direction,
+                class: m.class,
+                from: m.from_address,
+                from_name: m.from_name,
+                subject: m.subject,
+                text: m.text_body,
+                html: m.html_body,
+                sent_at: m.sent_at,
+                created_at: m.created_at,
+            })
+            .collect();
+        Ok(Some(TicketDetail { ticket, messages }))
+    }
+
+    /// Stored messages and distinct raw messages, for checks and tests.
+    pub async fn counts(&self) -> Result<(i64, i64), StoreError> {
+        let r = sqlx::query!(
+            r#"SELECT (SELECT count(*) FROM tickets) AS "tickets!",
+                      (SELECT count(*) FROM messages) AS "messages!""#
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.tickets, r.messages))
+    }
+}

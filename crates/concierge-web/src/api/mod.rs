@@ -1,0 +1,2 @@
+//! `/api/v1`: the JSON API.
+pub(crate) mod tickets;

@@ -1,0 +1,58 @@
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use concierge_core::ticket::{TicketReference, TicketStatus};
+use concierge_store::{Page, TicketDetail, TicketFilter, TicketSummary};
+use serde::Deserialize;
+
+use crate::auth::ApiClient;
+use crate::{ApiError, AppState};
+
+/// Query string of `GET /api/v1/tickets`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    country: Option<String>,
+    assignee: Option<String>,
+    q: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+pub(crate) async fn list(
+    _client: ApiClient,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page<TicketSummary>>, ApiError> {
+    let status = q.status.filter(|s| !s.is_empty());
+    if let Some(s) = &status {
+        s.parse::<TicketStatus>().map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    }
+    let country = q.country.filter(|c| !c.is_empty());
+    if let Some(c) = &country
+        && (c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()))
+    {
+        return Err(ApiError::BadRequest("country must be an ISO 3166 alpha-2 code".into()));
+    }
+    if q.q.as_ref().is_some_and(|s| s.len() > 500) {
+        return Err(ApiError::BadRequest("q is longer than 500 bytes".into()));
+    }
+    let filter = TicketFilter {
+        status,
+        country,
+        assignee: q.assignee.filter(|a| !a.is_empty()),
+        q: q.q,
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(50),
+    };
+    Ok(Json(state.store.list_tickets(&filter).await?))
+}
+
+pub(crate) async fn show(
+    _client: ApiClient,
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+) -> Result<Json<TicketDetail>, ApiError> {
+    let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let detail = state.store.ticket_detail(reference.as_str()).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(detail))
+}

@@ -1,0 +1,49 @@
+//! HTTP edge of Concierge (axum): health, inbound MIME, the JSON API.
+//!
+//! Handlers are thin: they authenticate, call the inbound pipeline or the
+//! store, and turn every failure into one [`ApiError`] response.
+
+mod api;
+mod auth;
+mod error;
+mod health;
+mod inbound;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use concierge_inbound::Inbound;
+use concierge_store::Store;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The inbound pipeline.
+    pub inbound: Inbound,
+    /// The database.
+    pub store: Store,
+    /// Bearer token for `POST /inbound/mime`; `None` disables the endpoint.
+    pub inbound_token: Option<Arc<str>>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let max = state.inbound.max_message_bytes();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/inbound/mime",
+            post(inbound::post_mime).layer(DefaultBodyLimit::max(max)),
+        )
+        .route("/api/v1/tickets", get(api::tickets::list))
+        .route("/api/v1/tickets/{reference}", get(api::tickets::show))
+        .fallback(error::not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

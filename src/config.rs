@@ -1,0 +1,207 @@
+//! Settings: `config/default.toml` → `--config FILE` → `CONCIERGE__…` env.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The built-in defaults (the documented file, compiled in).
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Every setting.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `[database]`
+    pub database: Database,
+    /// `[embedded]`
+    pub embedded: Embedded,
+    /// `[http]`
+    pub http: Http,
+    /// `[smtp]`
+    pub smtp: Smtp,
+    /// `[mail]`
+    pub mail: Mail,
+    /// `[inbound]`
+    pub inbound: InboundSettings,
+    /// `[security]`
+    pub security: Security,
+    /// `[log]`
+    pub log: Log,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Database {
+    /// Connection URL; empty for the embedded cluster.
+    pub url: String,
+    /// Pool size per process.
+    pub max_connections: u32,
+}
+
+/// `[embedded]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Embedded {
+    /// Data folder of the private cluster.
+    pub data_dir: PathBuf,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Http {
+    /// Listen address.
+    pub addr: String,
+}
+
+/// `[smtp]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Smtp {
+    /// Listen address.
+    pub addr: String,
+    /// Greeting name.
+    pub hostname: String,
+    /// Connection limit.
+    pub max_connections: usize,
+    /// Connection limit per client IP.
+    pub max_connections_per_ip: usize,
+    /// Recipients per message.
+    pub max_recipients: usize,
+    /// Command timeout.
+    pub command_timeout_secs: u64,
+    /// DATA read timeout.
+    pub data_timeout_secs: u64,
+}
+
+/// `[mail]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Mail {
+    /// Concierge addresses.
+    pub addresses: Vec<String>,
+    /// Our Message-ID domain.
+    pub domain: String,
+    /// Size limit.
+    pub max_message_bytes: usize,
+}
+
+/// `[inbound]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct InboundSettings {
+    /// Bearer token for `POST /inbound/mime`.
+    pub token: String,
+}
+
+/// `[security]`
+#[derive(Clone, Deserialize)]
+pub struct Security {
+    /// Reply-token secret.
+    pub reply_token_secret: String,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Security { .. }")
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Log {
+    /// `text` or `json`.
+    pub format: String,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads the defaults, then `file`, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut b = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError(format!("{} does not exist", f.display())));
+            }
+            b = b.add_source(config::File::from(f));
+        }
+        b = b.add_source(
+            config::Environment::with_prefix("CONCIERGE")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("mail.addresses")
+                .try_parsing(true),
+        );
+        let mut s: Settings = b
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError(e.to_string()))?;
+        if s.database.url.is_empty()
+            && let Ok(url) = std::env::var("DATABASE_URL")
+        {
+            s.database.url = url;
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.mail.addresses.is_empty() {
+            return Err(ConfigError("mail.addresses must name at least one address".into()));
+        }
+        for a in &self.mail.addresses {
+            concierge_core::message::EmailAddress::parse(a)
+                .map_err(|_| ConfigError(format!("mail.addresses: {a:?} is not an address")))?;
+        }
+        if self.mail.max_message_bytes < 1024 {
+            return Err(ConfigError("mail.max_message_bytes must be at least 1024".into()));
+        }
+        let secret = &self.security.reply_token_secret;
+        if !secret.is_empty() && secret.len() < 16 {
+            return Err(ConfigError("security.reply_token_secret must be at least 16 bytes".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL without its password, for logs.
+    pub fn redacted_database_url(&self) -> String {
+        redact_url(&self.database.url)
+    }
+}
+
+/// Replaces the password of a URL with `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_have_the_documented_keys() {
+        let s = Settings::load(None).unwrap();
+        assert_eq!(s.http.addr, "127.0.0.1:8080");
+        assert_eq!(s.smtp.addr, "127.0.0.1:2525");
+        assert!(s.mail.addresses.contains(&"global@concierge.example.org".to_owned()));
+        assert_eq!(s.mail.max_message_bytes, 26_214_400);
+        assert_eq!(s.inbound.token, "");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(redact_url(""), "");
+        assert!(!format!("{:?}", Security { reply_token_secret: "s3cr3t-s3cr3t-s3cr3t".into() }).contains("s3cr3t"));
+    }
+}

@@ -64,7 +64,9 @@ impl MessageSink for SmtpSink {
             })
             .await;
         match result {
-            Ok(outcome) => concierge_smtp::Delivery::Accepted { id: outcome.reference().to_string() },
+            Ok(outcome) => concierge_smtp::Delivery::Accepted {
+                id: outcome.reference().to_string(),
+            },
             Err(e) if e.is_temporary() => {
                 tracing::warn!(error = %e, "SMTP delivery deferred");
                 concierge_smtp::Delivery::TempFail("Temporary storage failure, please retry".into())
@@ -91,17 +93,26 @@ impl App {
         let smtp = TcpListener::bind(&settings.smtp.addr)
             .await
             .with_context(|| format!("binding smtp.addr {}", settings.smtp.addr))?;
-        Ok(Self { inbound, settings, http, smtp })
+        Ok(Self {
+            inbound,
+            settings,
+            http,
+            smtp,
+        })
     }
 
     /// Where HTTP listens.
     pub fn http_addr(&self) -> SocketAddr {
-        self.http.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.http
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// Where SMTP listens.
     pub fn smtp_addr(&self) -> SocketAddr {
-        self.smtp.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.smtp
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// Serves until `shutdown` resolves, then drains both listeners.
@@ -128,10 +139,11 @@ impl App {
         };
         tracing::info!(http = %self.http_addr(), smtp = %self.smtp_addr(), "Concierge is listening");
         let mut rx_http = tx.subscribe();
-        let http = axum::serve(self.http, concierge_web::router(state))
-            .with_graceful_shutdown(async move {
+        let http = axum::serve(self.http, concierge_web::router(state)).with_graceful_shutdown(
+            async move {
                 let _ = rx_http.recv().await;
-            });
+            },
+        );
         let mut rx_smtp = tx.subscribe();
         let smtp = concierge_smtp::serve(
             self.smtp,

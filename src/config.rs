@@ -147,18 +147,24 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.mail.addresses.is_empty() {
-            return Err(ConfigError("mail.addresses must name at least one address".into()));
+            return Err(ConfigError(
+                "mail.addresses must name at least one address".into(),
+            ));
         }
         for a in &self.mail.addresses {
             concierge_core::message::EmailAddress::parse(a)
                 .map_err(|_| ConfigError(format!("mail.addresses: {a:?} is not an address")))?;
         }
         if self.mail.max_message_bytes < 1024 {
-            return Err(ConfigError("mail.max_message_bytes must be at least 1024".into()));
+            return Err(ConfigError(
+                "mail.max_message_bytes must be at least 1024".into(),
+            ));
         }
         let secret = &self.security.reply_token_secret;
         if !secret.is_empty() && secret.len() < 16 {
-            return Err(ConfigError("security.reply_token_secret must be at least 16 bytes".into()));
+            return Err(ConfigError(
+                "security.reply_token_secret must be at least 16 bytes".into(),
+            ));
         }
         Ok(())
     }
@@ -192,16 +198,31 @@ mod tests {
         let s = Settings::load(None).unwrap();
         assert_eq!(s.http.addr, "127.0.0.1:8080");
         assert_eq!(s.smtp.addr, "127.0.0.1:2525");
-        assert!(s.mail.addresses.contains(&"global@concierge.example.org".to_owned()));
+        assert!(
+            s.mail
+                .addresses
+                .contains(&"global@concierge.example.org".to_owned())
+        );
         assert_eq!(s.mail.max_message_bytes, 26_214_400);
         assert_eq!(s.inbound.token, "");
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(redact_url(""), "");
-        assert!(!format!("{:?}", Security { reply_token_secret: "s3cr3t-s3cr3t-s3cr3t".into() }).contains("s3cr3t"));
+        assert!(
+            !format!(
+                "{:?}",
+                Security {
+                    reply_token_secret: "s3cr3t-s3cr3t-s3cr3t".into()
+                }
+            )
+            .contains("s3cr3t")
+        );
     }
 }

@@ -7,37 +7,88 @@ use concierge_store::InboundSource;
 
 /// (name, address, subject, body) of demo senders.
 const PEOPLE: &[(&str, &str, &str, &str)] = &[
-    ("Ana Souza", "ana.souza@uol.com.br", "Preciso de ajuda para encontrar um psicólogo",
-     "Olá, sou cantora e moro em São Paulo. Estou passando por uma fase muito difícil depois da turnê e não consigo dormir. Vocês conseguem me indicar um psicólogo que entenda a vida de artista?\n\nAna\n+55 11 98765-4321"),
-    ("Lukas Becker", "lukas.becker@web.de", "Suche Unterstützung nach der Tour",
-     "Hallo, ich bin Schlagzeuger und lebe in Berlin. Seit der letzten Tour habe ich Panikattacken. Können Sie mir helfen, eine Therapeutin zu finden?\n\nLukas"),
-    ("Camille Martin", "camille.martin@orange.fr", "Besoin d'aide, je ne vais pas bien",
-     "Bonjour, je suis autrice-compositrice et j'habite à Lyon. Je me sens épuisée et seule. Pouvez-vous m'orienter vers quelqu'un ?\n\nCamille"),
-    ("Diego Hernández", "diego.hernandez@prodigy.net.mx", "Necesito hablar con alguien",
-     "Hola, soy guitarrista y vivo en Ciudad de México. Las últimas semanas han sido muy duras. ¿Me pueden ayudar a encontrar un terapeuta?\n\nDiego"),
-    ("Yuki Tanaka", "yuki.tanaka@yahoo.co.jp", "カウンセリングについて相談したいです",
-     "はじめまして。東京在住のベーシストです。ツアー後から気分が落ち込んでいて、誰かに相談したいです。よろしくお願いします。\n\n田中 由紀"),
-    ("Sam Taylor", "sam.taylor@gmail.com", "Struggling after a long tour",
-     "Hi, I'm a tour manager based in Manchester. I've been struggling with anxiety and drinking more than I should. I don't know where to start. Can you help me find support?\n\nSam\n+44 7700 900123"),
-    ("Jordan Lee", "jordan.lee@icloud.com", "Looking for a therapist who gets musicians",
-     "Hey, I'm a songwriter living in Nashville. Money is tight and I can't afford therapy right now. Are there funds or programs that could help?\n\nJordan"),
-    ("Giulia Rossi", "giulia.rossi@libero.it", "Cerco supporto psicologico",
-     "Ciao, sono una cantante e vivo a Milano. Da mesi mi sento sopraffatta. Potete aiutarmi a trovare uno psicologo?\n\nGiulia"),
-    ("Sanne de Vries", "sanne.devries@ziggo.nl", "Hulp gezocht",
-     "Hoi, ik ben zangeres en ik woon in Amsterdam. Ik zit niet lekker in mijn vel sinds de festivalzomer. Kunnen jullie me helpen iemand te vinden om mee te praten?\n\nSanne"),
-    ("Erik Lindqvist", "erik.lindqvist@telia.se", "Behöver hjälp",
-     "Hej, jag är trummis och bor i Stockholm. Jag mår inte bra och behöver prata med någon. Kan ni hjälpa mig?\n\nErik"),
-    ("Mia Wilson", "mia.wilson@bigpond.com.au", "Need someone to talk to",
-     "Hi, I'm a session musician in Melbourne. Things have been really hard lately. Could you point me to someone I can talk to?\n\nMia\n+61 412 345 678"),
-    ("Carlos Gómez", "carlos.gomez@gmail.com", "Ayuda para mi banda",
-     "Hola, soy mánager de una banda en Buenos Aires. Uno de los chicos está pasando un momento muy difícil y no sé cómo ayudarlo. ¿Qué podemos hacer?\n\nCarlos\n+54 9 11 2345-6789"),
+    (
+        "Ana Souza",
+        "ana.souza@uol.com.br",
+        "Preciso de ajuda para encontrar um psicólogo",
+        "Olá, sou cantora e moro em São Paulo. Estou passando por uma fase muito difícil depois da turnê e não consigo dormir. Vocês conseguem me indicar um psicólogo que entenda a vida de artista?\n\nAna\n+55 11 98765-4321",
+    ),
+    (
+        "Lukas Becker",
+        "lukas.becker@web.de",
+        "Suche Unterstützung nach der Tour",
+        "Hallo, ich bin Schlagzeuger und lebe in Berlin. Seit der letzten Tour habe ich Panikattacken. Können Sie mir helfen, eine Therapeutin zu finden?\n\nLukas",
+    ),
+    (
+        "Camille Martin",
+        "camille.martin@orange.fr",
+        "Besoin d'aide, je ne vais pas bien",
+        "Bonjour, je suis autrice-compositrice et j'habite à Lyon. Je me sens épuisée et seule. Pouvez-vous m'orienter vers quelqu'un ?\n\nCamille",
+    ),
+    (
+        "Diego Hernández",
+        "diego.hernandez@prodigy.net.mx",
+        "Necesito hablar con alguien",
+        "Hola, soy guitarrista y vivo en Ciudad de México. Las últimas semanas han sido muy duras. ¿Me pueden ayudar a encontrar un terapeuta?\n\nDiego",
+    ),
+    (
+        "Yuki Tanaka",
+        "yuki.tanaka@yahoo.co.jp",
+        "カウンセリングについて相談したいです",
+        "はじめまして。東京在住のベーシストです。ツアー後から気分が落ち込んでいて、誰かに相談したいです。よろしくお願いします。\n\n田中 由紀",
+    ),
+    (
+        "Sam Taylor",
+        "sam.taylor@gmail.com",
+        "Struggling after a long tour",
+        "Hi, I'm a tour manager based in Manchester. I've been struggling with anxiety and drinking more than I should. I don't know where to start. Can you help me find support?\n\nSam\n+44 7700 900123",
+    ),
+    (
+        "Jordan Lee",
+        "jordan.lee@icloud.com",
+        "Looking for a therapist who gets musicians",
+        "Hey, I'm a songwriter living in Nashville. Money is tight and I can't afford therapy right now. Are there funds or programs that could help?\n\nJordan",
+    ),
+    (
+        "Giulia Rossi",
+        "giulia.rossi@libero.it",
+        "Cerco supporto psicologico",
+        "Ciao, sono una cantante e vivo a Milano. Da mesi mi sento sopraffatta. Potete aiutarmi a trovare uno psicologo?\n\nGiulia",
+    ),
+    (
+        "Sanne de Vries",
+        "sanne.devries@ziggo.nl",
+        "Hulp gezocht",
+        "Hoi, ik ben zangeres en ik woon in Amsterdam. Ik zit niet lekker in mijn vel sinds de festivalzomer. Kunnen jullie me helpen iemand te vinden om mee te praten?\n\nSanne",
+    ),
+    (
+        "Erik Lindqvist",
+        "erik.lindqvist@telia.se",
+        "Behöver hjälp",
+        "Hej, jag är trummis och bor i Stockholm. Jag mår inte bra och behöver prata med någon. Kan ni hjälpa mig?\n\nErik",
+    ),
+    (
+        "Mia Wilson",
+        "mia.wilson@bigpond.com.au",
+        "Need someone to talk to",
+        "Hi, I'm a session musician in Melbourne. Things have been really hard lately. Could you point me to someone I can talk to?\n\nMia\n+61 412 345 678",
+    ),
+    (
+        "Carlos Gómez",
+        "carlos.gomez@gmail.com",
+        "Ayuda para mi banda",
+        "Hola, soy mánager de una banda en Buenos Aires. Uno de los chicos está pasando un momento muy difícil y no sé cómo ayudarlo. ¿Qué podemos hacer?\n\nCarlos\n+54 9 11 2345-6789",
+    ),
 ];
 
 /// Loads the demo requests when the database has no tickets yet.
 pub async fn load(inbound: &Inbound) -> Result<()> {
     let (tickets, _) = inbound.store().counts().await?;
     if tickets > 0 {
-        tracing::info!(tickets, "database already has tickets; demo data not loaded");
+        tracing::info!(
+            tickets,
+            "database already has tickets; demo data not loaded"
+        );
         return Ok(());
     }
     let mut n = 0;

@@ -79,7 +79,13 @@ impl EmbeddedPostgres {
             .with_context(|| format!("creating {}", data_dir.display()))?;
         let data_dir = data_dir.canonicalize()?;
         let as_postgres_user = is_root();
-        let mut pg = Self { bin, data_dir, url: String::new(), started_here: false, as_postgres_user };
+        let mut pg = Self {
+            bin,
+            data_dir,
+            url: String::new(),
+            started_here: false,
+            as_postgres_user,
+        };
         if as_postgres_user {
             let status = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -87,7 +93,10 @@ impl EmbeddedPostgres {
                 .status()
                 .context("chown of the data folder to the postgres user")?;
             if !status.success() {
-                bail!("could not give {} to the postgres user (is the postgresql package installed?)", pg.data_dir.display());
+                bail!(
+                    "could not give {} to the postgres user (is the postgresql package installed?)",
+                    pg.data_dir.display()
+                );
             }
         }
         if !pg.data_dir.join("PG_VERSION").exists() {
@@ -96,7 +105,14 @@ impl EmbeddedPostgres {
                 .cmd("initdb")
                 .arg("-D")
                 .arg(&pg.data_dir)
-                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                ])
                 .output()
                 .context("running initdb")?;
             if !out.status.success() {
@@ -105,7 +121,10 @@ impl EmbeddedPostgres {
         }
         let port = match pg.running_port() {
             Some(port) => {
-                tracing::info!(port, "joining the private PostgreSQL cluster already running");
+                tracing::info!(
+                    port,
+                    "joining the private PostgreSQL cluster already running"
+                );
                 port
             }
             None => {
@@ -139,14 +158,30 @@ impl EmbeddedPostgres {
         };
         let out = pg
             .cmd("psql")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-tAc"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "-tAc",
+            ])
             .arg("SELECT 1 FROM pg_database WHERE datname = 'concierge'")
             .output()
             .context("running psql")?;
         if String::from_utf8_lossy(&out.stdout).trim() != "1" {
             let out = pg
                 .cmd("createdb")
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "concierge"])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    "postgres",
+                    "concierge",
+                ])
                 .output()
                 .context("running createdb")?;
             if !out.status.success() {
@@ -159,7 +194,13 @@ impl EmbeddedPostgres {
 
     /// The port of a cluster already running in the data folder.
     fn running_port(&self) -> Option<u16> {
-        let status = self.cmd("pg_ctl").arg("-D").arg(&self.data_dir).arg("status").output().ok()?;
+        let status = self
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("status")
+            .output()
+            .ok()?;
         if !status.status.success() {
             return None;
         }
@@ -181,7 +222,9 @@ impl EmbeddedPostgres {
             .output();
         match out {
             Ok(o) if o.status.success() => tracing::info!("private PostgreSQL cluster stopped"),
-            Ok(o) => tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "pg_ctl stop failed"),
+            Ok(o) => {
+                tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "pg_ctl stop failed")
+            }
             Err(e) => tracing::warn!(error = %e, "pg_ctl stop failed"),
         }
     }

@@ -83,7 +83,9 @@ fn init_tracing(settings: Option<&Settings>) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if settings.is_some_and(|s| s.log.format == "json") {
         builder.json().init();
     } else {
@@ -133,7 +135,11 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
         println!("Demo API token (shown once): {token}");
     }
     let app = App::bind(settings, inbound).await?;
-    println!("Concierge is running: http://{}  smtp://{}", app.http_addr(), app.smtp_addr());
+    println!(
+        "Concierge is running: http://{}  smtp://{}",
+        app.http_addr(),
+        app.smtp_addr()
+    );
     let result = app.run(shutdown_signal()).await;
     if let Some(pg) = embedded.as_mut() {
         pg.stop();
@@ -141,29 +147,40 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
     result
 }
 
-async fn ingest(mut settings: Settings, sender: Option<String>, recipient: Vec<String>) -> ExitCode {
+async fn ingest(
+    mut settings: Settings,
+    sender: Option<String>,
+    recipient: Vec<String>,
+) -> ExitCode {
     let max = settings.mail.max_message_bytes;
     let mut raw = Vec::new();
     // Read one byte past the limit to tell "too large" from "exactly the limit".
-    if let Err(e) = std::io::stdin().lock().take(max as u64 + 1).read_to_end(&mut raw) {
+    if let Err(e) = std::io::stdin()
+        .lock()
+        .take(max as u64 + 1)
+        .read_to_end(&mut raw)
+    {
         eprintln!("concierge ingest: reading standard input: {e}");
         return ExitCode::from(sysexits::IOERR);
     }
+    let tempfail = |e: anyhow::Error| {
+        eprintln!("concierge ingest: {e:#} (temporary failure; the MTA should retry)");
+        ExitCode::from(sysexits::TEMPFAIL)
+    };
     let (store, _embedded) = match database(&mut settings) {
         Ok(x) => x,
-        Err(e) => {
-            eprintln!("concierge ingest: {e:#}");
-            return ExitCode::from(sysexits::TEMPFAIL);
-        }
+        Err(e) => return tempfail(e),
     };
     let inbound = match app::inbound(&settings, &store).await {
         Ok(i) => i,
-        Err(e) => {
-            eprintln!("concierge ingest: {e:#}");
-            return ExitCode::from(sysexits::TEMPFAIL);
-        }
+        Err(e) => return tempfail(e),
     };
-    let delivery = Delivery { source: InboundSource::Pipe, envelope_from: sender, envelope_to: recipient, raw };
+    let delivery = Delivery {
+        source: InboundSource::Pipe,
+        envelope_from: sender,
+        envelope_to: recipient,
+        raw,
+    };
     match inbound.ingest(delivery).await {
         Ok(outcome) => {
             println!("{}", outcome.reference());
@@ -219,7 +236,10 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(Some(&settings));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("concierge: starting the runtime: {e}");

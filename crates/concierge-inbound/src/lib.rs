@@ -4,11 +4,9 @@
 //! one transaction. A caller acknowledges only after `ingest` returns `Ok`.
 
 use concierge_core::message::{ClassFacts, EmailAddress, MessageClass, classify};
-use concierge_core::threading::{
-    ReplyTokenKey, ThreadFacts, dedupe_key, message_id_domain, plan,
-};
+use concierge_core::threading::{ReplyTokenKey, ThreadFacts, dedupe_key, message_id_domain, plan};
 use concierge_mail::inbound::{Limits, ParseError, parse};
-use concierge_store::{IngestOutcome, InboundSource, NewAttachment, NewInbound, Store, StoreError};
+use concierge_store::{InboundSource, IngestOutcome, NewAttachment, NewInbound, Store, StoreError};
 
 /// A message as it arrived at one of the doors.
 #[derive(Debug, Clone)]
@@ -75,7 +73,11 @@ pub struct Inbound {
 impl Inbound {
     /// Builds the pipeline.
     pub fn new(store: Store, key: ReplyTokenKey, config: InboundConfig) -> Self {
-        Self { store, key, config: std::sync::Arc::new(config) }
+        Self {
+            store,
+            key,
+            config: std::sync::Arc::new(config),
+        }
     }
 
     /// The store behind the pipeline.
@@ -91,14 +93,21 @@ impl Inbound {
     /// Whether we accept mail for `rcpt`: one of our addresses, also with a
     /// `+tag` (reply tokens ride in the tag).
     pub fn accepts_recipient(&self, rcpt: &str) -> bool {
-        EmailAddress::parse(rcpt)
-            .is_ok_and(|a| self.config.addresses.iter().any(|ours| ours.same_mailbox(&a)))
+        EmailAddress::parse(rcpt).is_ok_and(|a| {
+            self.config
+                .addresses
+                .iter()
+                .any(|ours| ours.same_mailbox(&a))
+        })
     }
 
     /// Parses, classifies, threads and stores one message, exactly once.
     pub async fn ingest(&self, d: Delivery) -> Result<IngestOutcome, IngestError> {
         if d.raw.len() > self.config.max_message_bytes {
-            return Err(IngestError::TooLarge { size: d.raw.len(), limit: self.config.max_message_bytes });
+            return Err(IngestError::TooLarge {
+                size: d.raw.len(),
+                limit: self.config.max_message_bytes,
+            });
         }
         let new = self.prepare(d)?;
         let outcome = self.store.ingest(&new).await?;
@@ -120,7 +129,10 @@ impl Inbound {
         let parsed = parse(&d.raw, &self.config.limits).map_err(|e| match e {
             ParseError::Empty => IngestError::Empty,
         })?;
-        let return_path = d.envelope_from.clone().or_else(|| parsed.machine.return_path.clone());
+        let return_path = d
+            .envelope_from
+            .clone()
+            .or_else(|| parsed.machine.return_path.clone());
         let class = classify(&ClassFacts {
             auto_submitted: parsed.machine.auto_submitted.as_deref(),
             x_autoreply: parsed.machine.x_autoreply,
@@ -136,8 +148,11 @@ impl Inbound {
             own_domains: &self.config.own_domains,
         });
 
-        let mut recipients: Vec<EmailAddress> =
-            d.envelope_to.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
+        let mut recipients: Vec<EmailAddress> = d
+            .envelope_to
+            .iter()
+            .filter_map(|a| EmailAddress::parse(a).ok())
+            .collect();
         recipients.extend(parsed.to.iter().cloned());
         recipients.extend(parsed.cc.iter().cloned());
         // A delivery report threads by the original message it quotes.

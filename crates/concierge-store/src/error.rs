@@ -5,16 +5,16 @@ use thiserror::Error;
 pub enum StoreError {
     /// The database cannot be reached or is shutting down: try again later.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(sqlx::Error),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(sqlx::Error),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The database URL is malformed.
     #[error("bad database URL: {0}")]
-    Config(#[source] sqlx::Error),
+    Config(sqlx::Error),
     /// Something asked for does not exist.
     #[error("not found")]
     NotFound,

@@ -154,9 +154,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
 
         // Serialise deliveries of the same message, then look for it.
-        sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", m.dedupe_key)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            m.dedupe_key
+        )
+        .execute(&mut *tx)
+        .await?;
         let seen = sqlx::query_scalar!(
             "SELECT t.reference FROM inbound_dedup d JOIN tickets t ON t.id = d.ticket_id
              WHERE d.key = $1",
@@ -166,7 +169,9 @@ impl Store {
         .await?;
         if let Some(reference) = seen {
             tx.rollback().await?;
-            return Ok(IngestOutcome::Duplicate { reference: parse_ref(&reference)? });
+            return Ok(IngestOutcome::Duplicate {
+                reference: parse_ref(&reference)?,
+            });
         }
 
         let raw_id = Uuid::new_v4();
@@ -269,13 +274,16 @@ impl Store {
                         break candidate;
                     }
                 };
-                IngestOutcome::Created { ticket_id, reference, message_id }
+                IngestOutcome::Created {
+                    ticket_id,
+                    reference,
+                    message_id,
+                }
             }
         };
         let ticket_id = match &outcome {
-            IngestOutcome::Created { ticket_id, .. } | IngestOutcome::Appended { ticket_id, .. } => {
-                *ticket_id
-            }
+            IngestOutcome::Created { ticket_id, .. }
+            | IngestOutcome::Appended { ticket_id, .. } => *ticket_id,
             IngestOutcome::Duplicate { .. } => unreachable!("duplicates returned above"),
         };
 
@@ -345,7 +353,10 @@ impl Store {
     }
 
     /// The country of the requester's most recent case that has one.
-    pub async fn previous_country(&self, email: &EmailAddress) -> Result<Option<String>, StoreError> {
+    pub async fn previous_country(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<String>, StoreError> {
         let c = sqlx::query_scalar!(
             "SELECT t.country FROM tickets t JOIN requesters r ON r.id = t.requester_id
              WHERE r.email = $1 AND t.country IS NOT NULL

@@ -15,7 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 pub use error::StoreError;
-pub use ingest::{IngestOutcome, InboundSource, NewAttachment, NewInbound};
+pub use ingest::{InboundSource, IngestOutcome, NewAttachment, NewInbound};
 pub use tickets::{
     AttachmentMeta, MessageView, Page, RequesterView, TicketDetail, TicketFilter, TicketSummary,
 };

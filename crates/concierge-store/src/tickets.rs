@@ -167,7 +167,10 @@ impl From<Row> for TicketSummary {
             country_source: r.country_source,
             country_confidence: r.country_confidence,
             language: r.language,
-            requester: r.requester_email.map(|email| RequesterView { email, name: r.requester_name }),
+            requester: r.requester_email.map(|email| RequesterView {
+                email,
+                name: r.requester_name,
+            }),
             assignee: r.assignee,
             message_count: r.message_count,
             created_at: r.created_at,
@@ -228,8 +231,17 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let has_more = rows.len() > per_page as usize;
-        let items = rows.into_iter().take(per_page as usize).map(Into::into).collect();
-        Ok(Page { items, page, per_page, has_more })
+        let items = rows
+            .into_iter()
+            .take(per_page as usize)
+            .map(Into::into)
+            .collect();
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            has_more,
+        })
     }
 
     /// A ticket with its messages and attachment metadata.

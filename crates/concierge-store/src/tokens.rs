@@ -44,9 +44,12 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         if row.stale {
             // Recorded at most once a minute, so reads stay reads.
-            sqlx::query!("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", row.id)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query!(
+                "UPDATE api_tokens SET last_used_at = now() WHERE id = $1",
+                row.id
+            )
+            .execute(&self.pool)
+            .await?;
         }
         let name = Some(row.name);
         Ok(name)

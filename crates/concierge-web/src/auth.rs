@@ -24,7 +24,9 @@ impl FromRequestParts<AppState> for ApiClient {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized("an API token is required (Authorization: Bearer …)"))?;
+        let token = bearer(parts).ok_or(ApiError::Unauthorized(
+            "an API token is required (Authorization: Bearer …)",
+        ))?;
         match state.store.verify_api_token(token).await? {
             Some(name) => Ok(Self { name }),
             None => Err(ApiError::Unauthorized("invalid or revoked API token")),

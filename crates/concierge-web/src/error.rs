@@ -73,8 +73,10 @@ impl IntoResponse for ApiError {
             );
         }
         if matches!(self, Self::Unavailable) {
-            res.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
         }
         res
     }

@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use concierge_inbound::Delivery;
-use concierge_store::{IngestOutcome, InboundSource};
+use concierge_store::{InboundSource, IngestOutcome};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
@@ -21,9 +21,13 @@ impl FromRequestParts<AppState> for InboundCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Some(expected) = &state.inbound_token else {
-            return Err(ApiError::Unauthorized("the inbound endpoint is disabled (set inbound.token)"));
+            return Err(ApiError::Unauthorized(
+                "the inbound endpoint is disabled (set inbound.token)",
+            ));
         };
-        let given = bearer(parts).ok_or(ApiError::Unauthorized("Authorization: Bearer <inbound.token> is required"))?;
+        let given = bearer(parts).ok_or(ApiError::Unauthorized(
+            "Authorization: Bearer <inbound.token> is required",
+        ))?;
         if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
             Ok(Self)
         } else {
@@ -53,5 +57,8 @@ pub(crate) async fn post_mime(
         IngestOutcome::Appended { .. } => (StatusCode::OK, "appended"),
         IngestOutcome::Duplicate { .. } => (StatusCode::OK, "duplicate"),
     };
-    Ok((status, Json(json!({ "result": what, "reference": outcome.reference().as_str() }))))
+    Ok((
+        status,
+        Json(json!({ "result": what, "reference": outcome.reference().as_str() })),
+    ))
 }

@@ -21,7 +21,11 @@ pub struct InvalidAddress;
 impl EmailAddress {
     /// Parses and lower-cases an address.
     pub fn parse(s: &str) -> Result<Self, InvalidAddress> {
-        let s = s.trim().trim_start_matches('<').trim_end_matches('>').trim();
+        let s = s
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim();
         if s.is_empty() || s.len() > 254 {
             return Err(InvalidAddress);
         }
@@ -29,7 +33,8 @@ impl EmailAddress {
         if local.is_empty()
             || domain.is_empty()
             || !domain.contains('.') && domain != "localhost"
-            || s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+            || s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
         {
             return Err(InvalidAddress);
         }
@@ -67,11 +72,22 @@ impl EmailAddress {
     /// no-reply variants, list owners and bounce handlers.
     pub fn is_machine_mailbox(&self) -> bool {
         let local = self.base_local_part();
-        let squashed: String = local.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        let squashed: String = local
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
         matches!(
             squashed.as_str(),
-            "mailerdaemon" | "postmaster" | "noreply" | "donotreply" | "dontreply" | "bounce"
-                | "bounces" | "daemon" | "root" | "nobody"
+            "mailerdaemon"
+                | "postmaster"
+                | "noreply"
+                | "donotreply"
+                | "dontreply"
+                | "bounce"
+                | "bounces"
+                | "daemon"
+                | "root"
+                | "nobody"
         ) || squashed.starts_with("noreply")
             || squashed.starts_with("donotreply")
             || local.ends_with("-request")
@@ -113,7 +129,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "@", "a@", "@b.c", "no-at-sign", "a b@c.d", "a@b", "<>", "a@b.c>,<d@e.f"] {
+        for bad in [
+            "",
+            "@",
+            "a@",
+            "@b.c",
+            "no-at-sign",
+            "a b@c.d",
+            "a@b",
+            "<>",
+            "a@b.c>,<d@e.f",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
         assert!(EmailAddress::parse(&format!("{}@x.org", "a".repeat(300))).is_err());
@@ -125,7 +151,11 @@ mod tests {
         let b = EmailAddress::parse("global@concierge.example.org").unwrap();
         assert!(a.same_mailbox(&b));
         assert_eq!(a.base_local_part(), "global");
-        assert!(!EmailAddress::parse("help@concierge.example.org").unwrap().same_mailbox(&b));
+        assert!(
+            !EmailAddress::parse("help@concierge.example.org")
+                .unwrap()
+                .same_mailbox(&b)
+        );
     }
 
     #[test]
@@ -144,7 +174,12 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(m).unwrap().is_machine_mailbox(), "{m}");
         }
-        for h in ["ana@uol.com.br", "noreen@example.ie", "replyguy@example.com", "daemonette@x.org"] {
+        for h in [
+            "ana@uol.com.br",
+            "noreen@example.ie",
+            "replyguy@example.com",
+            "daemonette@x.org",
+        ] {
             assert!(!EmailAddress::parse(h).unwrap().is_machine_mailbox(), "{h}");
         }
     }

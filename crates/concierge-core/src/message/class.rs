@@ -107,8 +107,7 @@ pub fn classify(f: &ClassFacts<'_>) -> MessageClass {
     let is_report = f
         .content_type
         .is_some_and(|ct| ct.trim().eq_ignore_ascii_case("multipart/report"))
-        && f
-            .report_type
+        && f.report_type
             .is_some_and(|rt| rt.trim().eq_ignore_ascii_case("delivery-status"));
     let null_path = f.return_path.is_some_and(|r| {
         let r = r.trim();
@@ -159,21 +158,49 @@ mod tests {
     #[test]
     fn plain_mail_is_human() {
         assert_eq!(classify(&human()), MessageClass::Human);
-        let f = ClassFacts { auto_submitted: Some("no"), precedence: Some("normal"), ..human() };
+        let f = ClassFacts {
+            auto_submitted: Some("no"),
+            precedence: Some("normal"),
+            ..human()
+        };
         assert_eq!(classify(&f), MessageClass::Human);
     }
 
     #[test]
     fn rfc3834_and_friends_are_auto_replies() {
         for f in [
-            ClassFacts { auto_submitted: Some("auto-replied"), ..human() },
-            ClassFacts { auto_submitted: Some("auto-generated; owner-email=x@y.z"), ..human() },
-            ClassFacts { x_autoreply: true, ..human() },
-            ClassFacts { x_auto_response_suppress: true, ..human() },
-            ClassFacts { precedence: Some("bulk"), ..human() },
-            ClassFacts { precedence: Some(" JUNK"), ..human() },
-            ClassFacts { precedence: Some("list"), ..human() },
-            ClassFacts { list_id: true, ..human() },
+            ClassFacts {
+                auto_submitted: Some("auto-replied"),
+                ..human()
+            },
+            ClassFacts {
+                auto_submitted: Some("auto-generated; owner-email=x@y.z"),
+                ..human()
+            },
+            ClassFacts {
+                x_autoreply: true,
+                ..human()
+            },
+            ClassFacts {
+                x_auto_response_suppress: true,
+                ..human()
+            },
+            ClassFacts {
+                precedence: Some("bulk"),
+                ..human()
+            },
+            ClassFacts {
+                precedence: Some(" JUNK"),
+                ..human()
+            },
+            ClassFacts {
+                precedence: Some("list"),
+                ..human()
+            },
+            ClassFacts {
+                list_id: true,
+                ..human()
+            },
         ] {
             assert_eq!(classify(&f), MessageClass::AutoReply, "{f:?}");
         }
@@ -189,15 +216,32 @@ mod tests {
                 report_type: Some("delivery-status"),
                 ..human()
             },
-            ClassFacts { return_path: Some(""), ..human() },
-            ClassFacts { return_path: Some("<>"), ..human() },
-            ClassFacts { from: Some(&daemon), ..human() },
-            ClassFacts { from: Some(&postmaster), auto_submitted: Some("auto-replied"), ..human() },
+            ClassFacts {
+                return_path: Some(""),
+                ..human()
+            },
+            ClassFacts {
+                return_path: Some("<>"),
+                ..human()
+            },
+            ClassFacts {
+                from: Some(&daemon),
+                ..human()
+            },
+            ClassFacts {
+                from: Some(&postmaster),
+                auto_submitted: Some("auto-replied"),
+                ..human()
+            },
         ] {
             assert_eq!(classify(&f), MessageClass::Bounce, "{f:?}");
         }
         // RFC 3834 auto-replies come from the null path too.
-        let vacation = ClassFacts { return_path: Some(""), auto_submitted: Some("auto-replied"), ..human() };
+        let vacation = ClassFacts {
+            return_path: Some(""),
+            auto_submitted: Some("auto-replied"),
+            ..human()
+        };
         assert_eq!(classify(&vacation), MessageClass::AutoReply);
         // A disposition notification (read receipt) is a report but not a DSN.
         let mdn = ClassFacts {
@@ -211,7 +255,11 @@ mod tests {
     #[test]
     fn loops_beat_everything() {
         let own = vec!["concierge.example.org".to_owned()];
-        let f = ClassFacts { has_loop_header: true, return_path: Some(""), ..human() };
+        let f = ClassFacts {
+            has_loop_header: true,
+            return_path: Some(""),
+            ..human()
+        };
         assert_eq!(classify(&f), MessageClass::Loop);
         let f = ClassFacts {
             message_id_domain: Some("Concierge.Example.org"),
@@ -220,7 +268,11 @@ mod tests {
             ..human()
         };
         assert_eq!(classify(&f), MessageClass::Loop);
-        let f = ClassFacts { message_id_domain: Some("gmail.com"), own_domains: &own, ..human() };
+        let f = ClassFacts {
+            message_id_domain: Some("gmail.com"),
+            own_domains: &own,
+            ..human()
+        };
         assert_eq!(classify(&f), MessageClass::Human);
     }
 

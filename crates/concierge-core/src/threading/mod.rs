@@ -18,10 +18,16 @@ pub const MAX_MESSAGE_ID_LEN: usize = 998;
 /// Normalises a Message-ID: strips angle brackets and white space. Returns
 /// `None` for empty or absurd values.
 pub fn normalize_message_id(raw: &str) -> Option<String> {
-    let id = raw.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if id.is_empty()
         || id.len() > MAX_MESSAGE_ID_LEN
-        || id.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        || id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
     {
         return None;
     }
@@ -30,7 +36,9 @@ pub fn normalize_message_id(raw: &str) -> Option<String> {
 
 /// The domain part of a Message-ID, if it has one.
 pub fn message_id_domain(id: &str) -> Option<&str> {
-    id.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
+    id.rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_empty())
 }
 
 /// What a message says about the thread it belongs to.
@@ -62,7 +70,11 @@ pub struct ThreadPlan {
 /// Builds the lookup plan for one message.
 pub fn plan(key: &ReplyTokenKey, facts: &ThreadFacts<'_>) -> ThreadPlan {
     let mut message_ids: Vec<String> = Vec::new();
-    for id in facts.in_reply_to.iter().chain(facts.references.iter().rev()) {
+    for id in facts
+        .in_reply_to
+        .iter()
+        .chain(facts.references.iter().rev())
+    {
         if message_ids.len() >= MAX_THREAD_IDS {
             break;
         }
@@ -75,7 +87,12 @@ pub fn plan(key: &ReplyTokenKey, facts: &ThreadFacts<'_>) -> ThreadPlan {
     let token_ticket = message_ids
         .iter()
         .find_map(|id| key.verify_message_id(id))
-        .or_else(|| facts.recipients.iter().find_map(|a| key.verify_address(a.as_str())));
+        .or_else(|| {
+            facts
+                .recipients
+                .iter()
+                .find_map(|a| key.verify_address(a.as_str()))
+        });
     ThreadPlan {
         token_ticket,
         message_ids,
@@ -134,12 +151,24 @@ mod tests {
         let r: TicketReference = "C-7K2M9X".parse().unwrap();
         let ours = format!("{}.a1@concierge.example.org", key().issue(&r));
         let irt = vec!["<x3@gmail.com>".to_owned()];
-        let refs = vec!["<x1@gmail.com>".to_owned(), format!("<{ours}>"), "<x3@gmail.com>".to_owned()];
+        let refs = vec![
+            "<x1@gmail.com>".to_owned(),
+            format!("<{ours}>"),
+            "<x3@gmail.com>".to_owned(),
+        ];
         let p = plan(
             &key(),
-            &ThreadFacts { in_reply_to: &irt, references: &refs, recipients: &[], subject: "Re: hi" },
+            &ThreadFacts {
+                in_reply_to: &irt,
+                references: &refs,
+                recipients: &[],
+                subject: "Re: hi",
+            },
         );
-        assert_eq!(p.message_ids, vec!["x3@gmail.com".to_owned(), ours, "x1@gmail.com".to_owned()]);
+        assert_eq!(
+            p.message_ids,
+            vec!["x3@gmail.com".to_owned(), ours, "x1@gmail.com".to_owned()]
+        );
         assert_eq!(p.token_ticket, Some(r));
         assert_eq!(p.subject_tag, None);
     }
@@ -149,11 +178,16 @@ mod tests {
         let r: TicketReference = "C-7K2M9X".parse().unwrap();
         let to = vec![
             EmailAddress::parse("global@concierge.example.org").unwrap(),
-            EmailAddress::parse(&format!("global+{}@concierge.example.org", key().issue(&r))).unwrap(),
+            EmailAddress::parse(&format!("global+{}@concierge.example.org", key().issue(&r)))
+                .unwrap(),
         ];
         let p = plan(
             &key(),
-            &ThreadFacts { recipients: &to, subject: "Re: [C-ABCDEF] hi", ..Default::default() },
+            &ThreadFacts {
+                recipients: &to,
+                subject: "Re: [C-ABCDEF] hi",
+                ..Default::default()
+            },
         );
         assert_eq!(p.token_ticket, Some(r));
         assert_eq!(p.subject_tag, Some("C-ABCDEF".parse().unwrap()));
@@ -161,18 +195,32 @@ mod tests {
 
     #[test]
     fn forged_tokens_do_not_thread() {
-        let to = vec![EmailAddress::parse(
-            "global+c7k2m9x-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@concierge.example.org",
-        )
-        .unwrap()];
-        let p = plan(&key(), &ThreadFacts { recipients: &to, ..Default::default() });
+        let to = vec![
+            EmailAddress::parse(
+                "global+c7k2m9x-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@concierge.example.org",
+            )
+            .unwrap(),
+        ];
+        let p = plan(
+            &key(),
+            &ThreadFacts {
+                recipients: &to,
+                ..Default::default()
+            },
+        );
         assert_eq!(p.token_ticket, None);
     }
 
     #[test]
     fn plan_is_bounded() {
         let refs: Vec<String> = (0..10_000).map(|i| format!("<m{i}@x.org>")).collect();
-        let p = plan(&key(), &ThreadFacts { references: &refs, ..Default::default() });
+        let p = plan(
+            &key(),
+            &ThreadFacts {
+                references: &refs,
+                ..Default::default()
+            },
+        );
         assert_eq!(p.message_ids.len(), MAX_THREAD_IDS);
         assert_eq!(p.message_ids[0], "m9999@x.org");
     }
@@ -192,10 +240,24 @@ mod tests {
         let a = EmailAddress::parse("ana@uol.com.br").unwrap();
         let b = EmailAddress::parse("bob@example.com").unwrap();
         let k1 = dedupe_key(Some("m@x"), Some(&a), b"one");
-        assert_eq!(k1, dedupe_key(Some("m@x"), Some(&a), b"two"), "same id, same sender");
-        assert_ne!(k1, dedupe_key(Some("m@x"), Some(&b), b"one"), "stranger reusing an id");
-        assert_eq!(dedupe_key(None, Some(&a), b"raw"), dedupe_key(None, None, b"raw"));
-        assert_ne!(dedupe_key(None, None, b"raw"), dedupe_key(None, None, b"raw2"));
+        assert_eq!(
+            k1,
+            dedupe_key(Some("m@x"), Some(&a), b"two"),
+            "same id, same sender"
+        );
+        assert_ne!(
+            k1,
+            dedupe_key(Some("m@x"), Some(&b), b"one"),
+            "stranger reusing an id"
+        );
+        assert_eq!(
+            dedupe_key(None, Some(&a), b"raw"),
+            dedupe_key(None, None, b"raw")
+        );
+        assert_ne!(
+            dedupe_key(None, None, b"raw"),
+            dedupe_key(None, None, b"raw2")
+        );
         assert_eq!(k1.len(), 64);
     }
 }

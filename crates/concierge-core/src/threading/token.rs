@@ -61,7 +61,10 @@ impl ReplyTokenKey {
     /// The token for a ticket: `c7k2m9x` + `-` + 32 base32 characters.
     pub fn issue(&self, reference: &TicketReference) -> String {
         let mac = base32(&self.mac(reference));
-        format!("{}-{mac}", reference.as_str().replace('-', "").to_ascii_lowercase())
+        format!(
+            "{}-{mac}",
+            reference.as_str().replace('-', "").to_ascii_lowercase()
+        )
     }
 
     /// The ticket a token was issued for, if the token is genuine.
@@ -85,7 +88,10 @@ impl ReplyTokenKey {
     /// Looks for a genuine token in a Message-ID we issued
     /// (`<token.random@domain>`) and returns its ticket.
     pub fn verify_message_id(&self, message_id: &str) -> Option<TicketReference> {
-        let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+        let id = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         let local = id.split('@').next()?;
         let token = local.split('.').next()?;
         self.verify(token)
@@ -166,7 +172,11 @@ mod tests {
         for i in 8..t.len() {
             let mut forged = t.clone().into_bytes();
             forged[i] = if forged[i] == b'a' { b'b' } else { b'a' };
-            assert_eq!(k.verify(std::str::from_utf8(&forged).unwrap()), None, "flip {i}");
+            assert_eq!(
+                k.verify(std::str::from_utf8(&forged).unwrap()),
+                None,
+                "flip {i}"
+            );
         }
         // The MAC of one ticket does not open another.
         let other: TicketReference = "C-AAAAAA".parse().unwrap();

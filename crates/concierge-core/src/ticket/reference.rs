@@ -118,17 +118,25 @@ mod tests {
     #[test]
     fn generated_references_are_not_a_sequence() {
         let mut rng = rand::rng();
-        let a: Vec<_> = (0..50).map(|_| TicketReference::generate(&mut rng)).collect();
+        let a: Vec<_> = (0..50)
+            .map(|_| TicketReference::generate(&mut rng))
+            .collect();
         let distinct: std::collections::HashSet<_> = a.iter().collect();
         assert!(distinct.len() > 45);
     }
 
     #[test]
     fn parsing_is_case_insensitive_and_strict() {
-        assert_eq!("c-7k2m9x".parse::<TicketReference>().unwrap().as_str(), "C-7K2M9X");
+        assert_eq!(
+            "c-7k2m9x".parse::<TicketReference>().unwrap().as_str(),
+            "C-7K2M9X"
+        );
         assert!("C-7K2M9".parse::<TicketReference>().is_err());
         assert!("C-7K2M9XX".parse::<TicketReference>().is_err());
-        assert!("C-7K2M0X".parse::<TicketReference>().is_err(), "0 is not in the alphabet");
+        assert!(
+            "C-7K2M0X".parse::<TicketReference>().is_err(),
+            "0 is not in the alphabet"
+        );
         assert!("X-7K2M9X".parse::<TicketReference>().is_err());
         assert!("".parse::<TicketReference>().is_err());
         assert!("C-ÄÄÄÄÄÄ".parse::<TicketReference>().is_err());

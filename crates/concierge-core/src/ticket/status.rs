@@ -35,7 +35,9 @@ pub struct RefusedTransition {
 
 /// Unknown status name.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown status {0:?} (expected one of new, assigned, in_progress, waiting_on_requester, resolved, closed)")]
+#[error(
+    "unknown status {0:?} (expected one of new, assigned, in_progress, waiting_on_requester, resolved, closed)"
+)]
 pub struct UnknownStatus(pub String);
 
 impl TicketStatus {
@@ -225,7 +227,10 @@ mod tests {
     fn requester_reply_reopens_resolved() {
         assert_eq!(Resolved.on_requester_reply(true), Some(InProgress));
         assert_eq!(Resolved.on_requester_reply(false), Some(New));
-        assert_eq!(WaitingOnRequester.on_requester_reply(true), Some(InProgress));
+        assert_eq!(
+            WaitingOnRequester.on_requester_reply(true),
+            Some(InProgress)
+        );
         assert_eq!(New.on_requester_reply(false), None);
         assert_eq!(InProgress.on_requester_reply(true), None);
         assert_eq!(Closed.on_requester_reply(true), None);

@@ -13,7 +13,7 @@ use concierge_core::message::{EmailAddress, is_internal_header};
 use concierge_core::threading::normalize_message_id;
 use mail_parser::{Address, HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 
-pub use filename::safe_filename;
+pub use filename::{rfc2231_param, safe_filename};
 
 /// Bounds applied while parsing.
 #[derive(Debug, Clone)]
@@ -156,7 +156,9 @@ fn raw_header<'a>(m: &'a mail_parser::Message<'_>, name: &'a str) -> Option<&'a 
 }
 
 fn has_header(m: &mail_parser::Message<'_>, name: &str) -> bool {
-    m.headers().iter().any(|h| h.name.as_str().eq_ignore_ascii_case(name))
+    m.headers()
+        .iter()
+        .any(|h| h.name.as_str().eq_ignore_ascii_case(name))
 }
 
 fn ids(v: &HeaderValue<'_>) -> Vec<String> {
@@ -165,7 +167,10 @@ fn ids(v: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(l) => l.iter().map(|t| t.as_ref()).collect(),
         _ => Vec::new(),
     };
-    list.into_iter().take(200).filter_map(normalize_message_id).collect()
+    list.into_iter()
+        .take(200)
+        .filter_map(normalize_message_id)
+        .collect()
 }
 
 fn addresses(a: Option<&Address<'_>>, max: usize) -> Vec<EmailAddress> {
@@ -180,7 +185,9 @@ fn addresses(a: Option<&Address<'_>>, max: usize) -> Vec<EmailAddress> {
 }
 
 fn clean_text(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect()
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
 }
 
 /// Parses a raw message.
@@ -200,14 +207,18 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
     let (from, from_name) = match m.from().and_then(|a| a.first()) {
         Some(a) => (
             a.address().and_then(|s| EmailAddress::parse(s).ok()),
-            a.name().map(|n| truncate(&clean_text(n), 200).trim().to_owned()).filter(|n| !n.is_empty()),
+            a.name()
+                .map(|n| truncate(&clean_text(n), 200).trim().to_owned())
+                .filter(|n| !n.is_empty()),
         ),
         None => (None, None),
     };
 
     let date = m.date().and_then(|d| {
         let valid = (1..=12).contains(&d.month) && (1..=31).contains(&d.day) && d.year >= 1970;
-        valid.then(|| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0)).flatten()
+        valid
+            .then(|| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0))
+            .flatten()
     });
     let date_offset_minutes = m.date().filter(|_| date.is_some()).map(|d| {
         let minutes = i32::from(d.tz_hour) * 60 + i32::from(d.tz_minute);
@@ -258,28 +269,45 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
         } else {
             format!("attachment-{}", n + 1)
         };
-        let filename = part.attachment_name().map(safe_filename).filter(|f| !f.is_empty());
+        let filename = part
+            .attachment_name()
+            .map(|name| match name.contains('\u{fffd}') {
+                true => split_param_name(&m, part).unwrap_or_else(|| name.to_owned()),
+                false => name.to_owned(),
+            })
+            .map(|name| safe_filename(&name))
+            .filter(|f| !f.is_empty());
         attachments.push(ParsedAttachment {
             filename: filename.unwrap_or(fallback),
             content_type,
             content_id: part.content_id().and_then(normalize_message_id),
             inline: matches!(part.body, PartType::InlineBinary(_))
-                || part.content_disposition().is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")),
+                || part
+                    .content_disposition()
+                    .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")),
             data: data.into_owned(),
         });
     }
 
     let root_ct = m.root_part().content_type();
     let machine = MachineHeaders {
-        auto_submitted: raw_header(&m, "Auto-Submitted").map(|s| truncate(s.trim(), 200).to_owned()),
+        auto_submitted: raw_header(&m, "Auto-Submitted")
+            .map(|s| truncate(s.trim(), 200).to_owned()),
         x_autoreply: has_header(&m, "X-Autoreply") || has_header(&m, "X-Autorespond"),
         x_auto_response_suppress: has_header(&m, "X-Auto-Response-Suppress"),
         precedence: raw_header(&m, "Precedence").map(|s| truncate(s.trim(), 100).to_owned()),
         list_id: has_header(&m, "List-Id") || has_header(&m, "List-Unsubscribe"),
         content_type: root_ct.map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or(""))),
-        report_type: root_ct.and_then(|ct| ct.attribute("report-type")).map(str::to_owned),
+        report_type: root_ct
+            .and_then(|ct| ct.attribute("report-type"))
+            .map(str::to_owned),
         return_path: match m.return_path() {
-            HeaderValue::Text(t) => Some(t.trim().trim_start_matches('<').trim_end_matches('>').to_owned()),
+            HeaderValue::Text(t) => Some(
+                t.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned(),
+            ),
             HeaderValue::TextList(l) => l.first().map(|t| t.trim().to_owned()),
             HeaderValue::Empty if has_header(&m, "Return-Path") => Some(String::new()),
             _ => None,
@@ -334,6 +362,35 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
     })
 }
 
+/// Re-reads a part's file name from its raw headers when mail-parser's
+/// decoding of split RFC 2231 segments produced replacement characters.
+fn split_param_name(
+    m: &mail_parser::Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+) -> Option<String> {
+    let raw = m.raw_message();
+    for (header, param) in [
+        (HeaderName::ContentDisposition, "filename"),
+        (HeaderName::ContentType, "name"),
+    ] {
+        let Some(h) = part.headers.iter().find(|h| h.name == header) else {
+            continue;
+        };
+        let bytes = raw.get(h.offset_start as usize..h.offset_end as usize)?;
+        let text = String::from_utf8_lossy(bytes);
+        // The raw value starts after the colon; give the parser a leading
+        // disposition so parameters are after the first `;`.
+        if let Some(name) = rfc2231_param(
+            &format!("x;{}", text.split_once(';').map_or("", |(_, p)| p)),
+            param,
+        ) && !name.contains('\u{fffd}')
+        {
+            return Some(name);
+        }
+    }
+    None
+}
+
 /// Message-IDs of the original message inside a delivery report
 /// (`message/rfc822`, `message/global` or `text/rfc822-headers` parts).
 fn original_ids(m: &mail_parser::Message<'_>) -> Vec<String> {
@@ -343,7 +400,8 @@ fn original_ids(m: &mail_parser::Message<'_>) -> Vec<String> {
             PartType::Message(inner) => inner.message_id().and_then(normalize_message_id),
             PartType::Text(t)
                 if part.content_type().is_some_and(|ct| {
-                    ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+                    ct.subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
                 }) =>
             {
                 MessageParser::default()
@@ -359,11 +417,6 @@ fn original_ids(m: &mail_parser::Message<'_>) -> Vec<String> {
         }
     }
     out
-}
-
-/// The header's name as mail-parser spells it, for callers that need it.
-pub fn header_name(h: &HeaderName<'_>) -> String {
-    h.as_str().to_owned()
 }
 
 #[cfg(test)]

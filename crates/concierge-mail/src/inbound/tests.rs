@@ -6,9 +6,11 @@ fn p(raw: &str) -> ParsedMail {
 
 #[test]
 fn simple_message() {
-    let m = p("From: Ana Souza <Ana@UOL.com.br>\r\nTo: global@concierge.example.org\r\n\
+    let m = p(
+        "From: Ana Souza <Ana@UOL.com.br>\r\nTo: global@concierge.example.org\r\n\
                Subject: =?UTF-8?Q?Preciso_de_ajuda?=\r\nMessage-ID: <a1@uol.com.br>\r\n\
-               Date: Tue, 24 Nov 2026 10:00:00 -0300\r\n\r\nOlá, estou em São Paulo.\r\n");
+               Date: Tue, 24 Nov 2026 10:00:00 -0300\r\n\r\nOlá, estou em São Paulo.\r\n",
+    );
     assert_eq!(m.from.unwrap().as_str(), "ana@uol.com.br");
     assert_eq!(m.from_name.as_deref(), Some("Ana Souza"));
     assert_eq!(m.subject, "Preciso de ajuda");
@@ -21,7 +23,8 @@ fn simple_message() {
 
 #[test]
 fn threading_headers() {
-    let m = p("From: a@b.org\r\nIn-Reply-To: <x@y.z>\r\nReferences: <r1@y.z> <r2@y.z>\r\n\r\nhi\r\n");
+    let m =
+        p("From: a@b.org\r\nIn-Reply-To: <x@y.z>\r\nReferences: <r1@y.z> <r2@y.z>\r\n\r\nhi\r\n");
     assert_eq!(m.in_reply_to, vec!["x@y.z"]);
     assert_eq!(m.references, vec!["r1@y.z", "r2@y.z"]);
     assert_eq!(m.message_id, None);
@@ -29,21 +32,29 @@ fn threading_headers() {
 
 #[test]
 fn machine_headers() {
-    let m = p("From: a@b.org\r\nAuto-Submitted: auto-replied\r\nPrecedence: bulk\r\nList-Id: <x.y>\r\n\
-               X-Concierge-Loop: 1\r\nX-Auto-Response-Suppress: All\r\nReturn-Path: <>\r\n\r\nhi\r\n");
+    let m = p(
+        "From: a@b.org\r\nAuto-Submitted: auto-replied\r\nPrecedence: bulk\r\nList-Id: <x.y>\r\n\
+               X-Concierge-Loop: 1\r\nX-Auto-Response-Suppress: All\r\nReturn-Path: <>\r\n\r\nhi\r\n",
+    );
     assert_eq!(m.machine.auto_submitted.as_deref(), Some("auto-replied"));
     assert_eq!(m.machine.precedence.as_deref(), Some("bulk"));
     assert!(m.machine.list_id);
     assert!(m.machine.has_loop_header);
     assert!(m.machine.x_auto_response_suppress);
     assert_eq!(m.machine.return_path.as_deref(), Some(""));
-    assert!(m.headers.iter().all(|(n, _)| !n.to_ascii_lowercase().starts_with("x-concierge")));
+    assert!(
+        m.headers
+            .iter()
+            .all(|(n, _)| !n.to_ascii_lowercase().starts_with("x-concierge"))
+    );
     assert!(m.headers.iter().any(|(n, _)| n == "Precedence"));
 }
 
 #[test]
 fn html_only_becomes_text() {
-    let m = p("From: a@b.org\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hello <b>there</b></p><script>x()</script>\r\n");
+    let m = p(
+        "From: a@b.org\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hello <b>there</b></p><script>x()</script>\r\n",
+    );
     assert!(m.text.contains("Hello"), "{:?}", m.text);
     assert!(m.html.unwrap().contains("<b>there</b>"));
 }
@@ -77,8 +88,14 @@ fn delivery_reports_expose_the_original_id() {
 
 #[test]
 fn empty_is_refused_and_garbage_is_kept() {
-    assert_eq!(parse(b"", &Limits::default()).unwrap_err(), ParseError::Empty);
-    assert_eq!(parse(b"  \r\n ", &Limits::default()).unwrap_err(), ParseError::Empty);
+    assert_eq!(
+        parse(b"", &Limits::default()).unwrap_err(),
+        ParseError::Empty
+    );
+    assert_eq!(
+        parse(b"  \r\n ", &Limits::default()).unwrap_err(),
+        ParseError::Empty
+    );
     let m = parse(b"\xff\xfe\x00garbage without headers", &Limits::default()).unwrap();
     assert!(m.from.is_none());
 }
@@ -87,10 +104,17 @@ fn empty_is_refused_and_garbage_is_kept() {
 fn hostile_inputs_are_bounded() {
     let limits = Limits::default();
     // A 1 MB header line.
-    let raw = format!("From: a@b.org\r\nSubject: {}\r\n\r\nbody\r\n", "x".repeat(1 << 20));
+    let raw = format!(
+        "From: a@b.org\r\nSubject: {}\r\n\r\nbody\r\n",
+        "x".repeat(1 << 20)
+    );
     let m = parse(raw.as_bytes(), &limits).unwrap();
     assert!(m.subject.len() <= 998);
-    assert!(m.headers.iter().all(|(_, v)| v.len() <= limits.max_header_value_bytes));
+    assert!(
+        m.headers
+            .iter()
+            .all(|(_, v)| v.len() <= limits.max_header_value_bytes)
+    );
     // 100,000 addresses in To.
     let to: Vec<String> = (0..100_000).map(|i| format!("u{i}@example.com")).collect();
     let raw = format!("From: a@b.org\r\nTo: {}\r\n\r\nbody\r\n", to.join(", "));
@@ -99,22 +123,28 @@ fn hostile_inputs_are_bounded() {
     // MIME nested 1,000 deep.
     let mut raw = String::from("From: a@b.org\r\n");
     for i in 0..1000 {
-        raw.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"));
+        raw.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
+        ));
     }
     raw.push_str("Content-Type: text/plain\r\n\r\ndeep\r\n");
     let m = parse(raw.as_bytes(), &limits).unwrap();
     assert!(m.attachments.len() <= limits.max_attachments);
     // 10,000 parts.
-    let mut raw = String::from("From: a@b.org\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n");
+    let mut raw =
+        String::from("From: a@b.org\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n");
     for i in 0..10_000 {
-        raw.push_str(&format!("--Z\r\nContent-Type: application/octet-stream; name=f{i}.bin\r\n\r\nx\r\n"));
+        raw.push_str(&format!(
+            "--Z\r\nContent-Type: application/octet-stream; name=f{i}.bin\r\n\r\nx\r\n"
+        ));
     }
     raw.push_str("--Z--\r\n");
     let m = parse(raw.as_bytes(), &limits).unwrap();
     assert_eq!(m.attachments.len(), limits.max_attachments);
     assert_eq!(m.attachments_dropped, 10_000 - limits.max_attachments);
     // Invalid UTF-8 everywhere.
-    let mut raw = b"From: \xff\xfe <a@b.org>\r\nSubject: \xc3\x28 bad\r\n\r\n\xe2\x28\xa1 body\r\n".to_vec();
+    let mut raw =
+        b"From: \xff\xfe <a@b.org>\r\nSubject: \xc3\x28 bad\r\n\r\n\xe2\x28\xa1 body\r\n".to_vec();
     raw.extend(std::iter::repeat_n(0xffu8, 1000));
     let m = parse(&raw, &limits).unwrap();
     assert!(m.subject.contains("bad"));

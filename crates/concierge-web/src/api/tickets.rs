@@ -25,13 +25,16 @@ pub(crate) async fn list(
 ) -> Result<Json<Page<TicketSummary>>, ApiError> {
     let status = q.status.filter(|s| !s.is_empty());
     if let Some(s) = &status {
-        s.parse::<TicketStatus>().map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        s.parse::<TicketStatus>()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
     let country = q.country.filter(|c| !c.is_empty());
     if let Some(c) = &country
         && (c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()))
     {
-        return Err(ApiError::BadRequest("country must be an ISO 3166 alpha-2 code".into()));
+        return Err(ApiError::BadRequest(
+            "country must be an ISO 3166 alpha-2 code".into(),
+        ));
     }
     if q.q.as_ref().is_some_and(|s| s.len() > 500) {
         return Err(ApiError::BadRequest("q is longer than 500 bytes".into()));
@@ -53,6 +56,10 @@ pub(crate) async fn show(
     Path(reference): Path<String>,
 ) -> Result<Json<TicketDetail>, ApiError> {
     let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
-    let detail = state.store.ticket_detail(reference.as_str()).await?.ok_or(ApiError::NotFound)?;
+    let detail = state
+        .store
+        .ticket_detail(reference.as_str())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(detail))
 }

@@ -1,0 +1,39 @@
+//! Domain signal: the ccTLD of the sender's address (`.br`, `.co.uk`, `.com.au`).
+
+use super::CountryCode;
+
+/// Confidence of a country-code top-level domain.
+pub(super) const DOMAIN: f32 = 0.6;
+
+/// ccTLDs mostly sold as vanity/generic domains (`.io`, `.fm`, `.tv`, `.me`,
+/// `.co` ...): they only count under a country second level (`.com.co`).
+const VANITY: &[&str] = &[
+    "ac", "ad", "ag", "ai", "am", "as", "bz", "cc", "cd", "cf", "cx", "co", "dj", "fm", "ga", "gd",
+    "gg", "gl", "gq", "gs", "im", "io", "la", "li", "ly", "me", "ml", "ms", "mu", "nu", "pw", "sc",
+    "sh", "so", "st", "tk", "to", "tv", "vc", "vg", "ws",
+];
+
+/// Second-level labels that make a vanity ccTLD national again (`.com.co`).
+const NATIONAL_SECOND_LEVEL: &[&str] = &[
+    "com", "co", "org", "net", "edu", "gov", "gob", "ac", "nic", "or", "ne", "go", "mil",
+];
+
+/// Country of the sender address's top-level domain, if it is a national one.
+pub(super) fn country_of_address(address: &str) -> Option<CountryCode> {
+    let domain = address.rsplit_once('@').map_or(address, |(_, d)| d);
+    let domain = domain
+        .trim()
+        .trim_end_matches(['>', '.', ' ', ')', ']'])
+        .to_ascii_lowercase();
+    let mut labels = domain.rsplit('.');
+    let tld = labels.next()?;
+    let second = labels.next()?; // a bare TLD is not an address
+    let tld = if tld == "uk" { "gb" } else { tld };
+    if tld.len() != 2 || !tld.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    if VANITY.contains(&tld) && !NATIONAL_SECOND_LEVEL.contains(&second) {
+        return None;
+    }
+    tld.parse().ok()
+}

@@ -1,0 +1,236 @@
+//! Spawns the real application on loopback ports against a per-test
+//! database, and talks to it over real SMTP and HTTP.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use concierge::app::{self, App};
+use concierge::config::Settings;
+use concierge_inbound::Inbound;
+use concierge_store::Store;
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+pub const INBOUND_TOKEN: &str = "test-inbound-token-0123456789";
+
+/// The database URL of a test pool (the server of DATABASE_URL, the
+/// pool's own database).
+pub fn database_url(pool: &PgPool) -> String {
+    let opts = pool.connect_options();
+    let opts: &PgConnectOptions = opts.as_ref();
+    let db = opts.get_database().unwrap_or("postgres");
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by scripts/test.sh");
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database path");
+    format!("{server}/{db}")
+}
+
+pub fn settings(url: &str) -> Settings {
+    let mut s = Settings::load(None).expect("default settings");
+    s.database.url = url.to_owned();
+    s.database.max_connections = 8;
+    s.http.addr = "127.0.0.1:0".into();
+    s.smtp.addr = "127.0.0.1:0".into();
+    s.inbound.token = INBOUND_TOKEN.into();
+    s.mail.max_message_bytes = 1024 * 1024;
+    s.security.reply_token_secret = "test-secret-test-secret-test-secret".into();
+    s
+}
+
+pub struct TestApp {
+    pub http: SocketAddr,
+    pub smtp: SocketAddr,
+    pub store: Store,
+    pub inbound: Inbound,
+    pub api_token: String,
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// The app on a fresh pool of its own against the test's database.
+    pub async fn spawn(pool: &PgPool) -> Self {
+        Self::spawn_with(database_url(pool), |_| {}).await
+    }
+
+    pub async fn spawn_with(url: String, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut s = settings(&url);
+        tweak(&mut s);
+        let store = Store::connect_lazy(&s.database.url, s.database.max_connections).unwrap();
+        let inbound = app::inbound(&s, &store).await.unwrap();
+        let api_token = store.create_api_token("test").await.unwrap_or_default();
+        let app = App::bind(s, inbound.clone()).await.unwrap();
+        let (http, smtp) = (app.http_addr(), app.smtp_addr());
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(app.run(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            http,
+            smtp,
+            store,
+            inbound,
+            api_token,
+            url,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    pub async fn api(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = Self::client()
+            .get(format!("http://{}{path}", self.http))
+            .bearer_auth(&self.api_token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post_mime(&self, raw: &[u8], token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut req = Self::client()
+            .post(format!("http://{}/inbound/mime", self.http))
+            .body(raw.to_vec());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// All tickets (first page of 200).
+    pub async fn tickets(&self, query: &str) -> Vec<serde_json::Value> {
+        let (status, body) = self
+            .api(&format!("/api/v1/tickets?per_page=200&{query}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn ticket(&self, reference: &str) -> serde_json::Value {
+        let (status, body) = self.api(&format!("/api/v1/tickets/{reference}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+/// A minimal SMTP client that records every reply.
+pub struct Smtp {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Smtp {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (r, w) = stream.into_split();
+        let mut s = Self {
+            reader: BufReader::new(r),
+            writer: w,
+        };
+        let greeting = s.reply().await;
+        assert!(greeting.starts_with("220"), "{greeting}");
+        s
+    }
+
+    /// Reads one (possibly multi-line) reply; returns it joined by newlines.
+    pub async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(30), self.reader.read_line(&mut line))
+                .await
+                .expect("SMTP reply in time")
+                .unwrap();
+            if n == 0 {
+                return all;
+            }
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all;
+            }
+        }
+    }
+
+    pub async fn cmd(&mut self, line: &str) -> String {
+        self.writer
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.reply().await
+    }
+
+    /// MAIL, RCPT(s), DATA, message, `.`: returns the final reply.
+    pub async fn send(&mut self, from: &str, to: &[&str], raw: &[u8]) -> String {
+        let r = self.cmd(&format!("MAIL FROM:<{from}>")).await;
+        assert!(r.starts_with("250"), "MAIL: {r}");
+        let mut any = false;
+        for t in to {
+            let r = self.cmd(&format!("RCPT TO:<{t}>")).await;
+            any |= r.starts_with("250");
+            if !r.starts_with("250") {
+                return r;
+            }
+        }
+        assert!(any);
+        let r = self.cmd("DATA").await;
+        assert!(r.starts_with("354"), "DATA: {r}");
+        let mut body = Vec::with_capacity(raw.len() + 8);
+        for line in raw.split_inclusive(|b| *b == b'\n') {
+            if line.starts_with(b".") {
+                body.push(b'.');
+            }
+            body.extend_from_slice(line);
+        }
+        if !body.ends_with(b"\r\n") {
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b".\r\n");
+        self.writer.write_all(&body).await.unwrap();
+        self.reply().await
+    }
+}
+
+/// Sends one message in its own SMTP session.
+pub async fn smtp_send(addr: SocketAddr, from: &str, to: &[&str], raw: &[u8]) -> String {
+    let mut c = Smtp::connect(addr).await;
+    let r = c.cmd("EHLO test.example").await;
+    assert!(r.starts_with("250"), "{r}");
+    let reply = c.send(from, to, raw).await;
+    let _ = c.cmd("QUIT").await;
+    reply
+}
+
+/// A simple message.
+pub fn mail(from: &str, subject: &str, body: &str, extra_headers: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: global@concierge.example.org\r\nSubject: {subject}\r\n\
+         Date: Wed, 25 Nov 2026 10:00:00 +0000\r\n{extra_headers}\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}

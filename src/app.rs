@@ -41,6 +41,8 @@ pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
             max_message_bytes: settings.mail.max_message_bytes,
             own_domains: vec![settings.mail.domain.clone()],
             limits: Limits::default(),
+            sla: settings.sla.targets(),
+            country_threshold: settings.routing.country_threshold,
         },
     ))
 }
@@ -121,7 +123,8 @@ impl App {
         let store = self.inbound.store().clone();
         let state = concierge_web::AppState {
             inbound: self.inbound.clone(),
-            store,
+            store: store.clone(),
+            sla: self.settings.sla.targets(),
             inbound_token: Some(self.settings.inbound.token.clone())
                 .filter(|t| !t.is_empty())
                 .map(Arc::from),
@@ -153,14 +156,29 @@ impl App {
                 let _ = rx_smtp.recv().await;
             },
         );
+        let mut rx_jobs = tx.subscribe();
+        let run_workers = self.settings.worker.run_in_serve;
+        let worker_config = self.settings.worker.config();
+        let jobs = async move {
+            if run_workers {
+                concierge_jobs::run(store, worker_config, async move {
+                    let _ = rx_jobs.recv().await;
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("workers: {e}"))
+            } else {
+                Ok(())
+            }
+        };
         let trigger = async move {
             shutdown.await;
             tracing::info!("shutting down");
             let _ = tx.send(());
         };
-        let (h, s, ()) = tokio::join!(http, smtp, trigger);
+        let (h, s, j, ()) = tokio::join!(http, smtp, jobs, trigger);
         h.context("HTTP server")?;
         s.context("SMTP server")?;
+        j?;
         Ok(())
     }
 }

@@ -26,6 +26,82 @@ pub struct Settings {
     pub security: Security,
     /// `[log]`
     pub log: Log,
+    /// `[hub]`
+    pub hub: Hub,
+    /// `[routing]`
+    pub routing: Routing,
+    /// `[sla]`
+    pub sla: Sla,
+    /// `[worker]`
+    pub worker: Worker,
+}
+
+/// `[routing]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Routing {
+    /// Minimum confidence for an inferred country.
+    pub country_threshold: f32,
+}
+
+/// `[sla]`: first-response targets in minutes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sla {
+    /// Urgent.
+    pub urgent_minutes: i64,
+    /// High.
+    pub high_minutes: i64,
+    /// Normal.
+    pub normal_minutes: i64,
+    /// Low.
+    pub low_minutes: i64,
+}
+
+impl Sla {
+    /// As the domain's targets.
+    pub fn targets(&self) -> concierge_core::routing::SlaTargets {
+        concierge_core::routing::SlaTargets {
+            urgent_minutes: self.urgent_minutes,
+            high_minutes: self.high_minutes,
+            normal_minutes: self.normal_minutes,
+            low_minutes: self.low_minutes,
+        }
+    }
+}
+
+/// `[worker]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Worker {
+    /// Run workers inside `serve`.
+    pub run_in_serve: bool,
+    /// Jobs at once.
+    pub concurrency: usize,
+    /// Heartbeat period.
+    pub heartbeat_secs: u64,
+    /// Missed heartbeats before takeover.
+    pub missed_heartbeats: usize,
+    /// Fallback poll.
+    pub poll_secs: u64,
+    /// Sweep period.
+    pub sweep_secs: u64,
+}
+
+impl Worker {
+    /// As the jobs crate's configuration.
+    pub fn config(&self) -> concierge_jobs::WorkerConfig {
+        use std::time::Duration;
+        concierge_jobs::WorkerConfig {
+            name: format!(
+                "{}-{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "concierge".into()),
+                std::process::id()
+            ),
+            concurrency: self.concurrency.max(1),
+            heartbeat: Duration::from_secs(self.heartbeat_secs.max(1)),
+            missed_heartbeats: self.missed_heartbeats.max(1),
+            poll_every: Duration::from_secs(self.poll_secs.max(1)),
+            sweep_every: Duration::from_secs(self.sweep_secs.max(1)),
+        }
+    }
 }
 
 /// `[database]`
@@ -108,6 +184,13 @@ pub struct Log {
     pub format: String,
 }
 
+/// `[hub]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Hub {
+    /// The resource hub's seed file.
+    pub file: PathBuf,
+}
+
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -158,6 +241,11 @@ impl Settings {
         if self.mail.max_message_bytes < 1024 {
             return Err(ConfigError(
                 "mail.max_message_bytes must be at least 1024".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.routing.country_threshold) {
+            return Err(ConfigError(
+                "routing.country_threshold must be between 0 and 1".into(),
             ));
         }
         let secret = &self.security.reply_token_secret;

@@ -56,11 +56,248 @@ enum Cmd {
         #[arg(long, short = 'r')]
         recipient: Vec<String>,
     },
+    /// Run background workers only (routing, SLA sweeps); run as many as you
+    /// like beside `serve`, against the same database.
+    Worker,
+    /// Manage volunteer caseworkers.
+    Volunteer {
+        #[command(subcommand)]
+        command: VolunteerCmd,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
         command: TokenCmd,
     },
+    /// Manage the public resource hub.
+    Hub {
+        #[command(subcommand)]
+        command: HubCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum HubCmd {
+    /// Import the hub file: entries are added or updated, and entries no
+    /// longer in the file are marked inactive.
+    Import {
+        /// The hub file [default: hub.file of the configuration].
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum VolunteerCmd {
+    /// Add a volunteer; waiting cases they can take are routed at once.
+    Add {
+        /// Address (login and notifications).
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Countries covered, ISO 3166 alpha-2, comma-separated; `*` = global pool.
+        #[arg(long, value_delimiter = ',', required = true)]
+        countries: Vec<String>,
+        /// Languages spoken, ISO 639-1, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        languages: Vec<String>,
+        /// Maximum active cases.
+        #[arg(long, default_value_t = 5)]
+        capacity: i32,
+    },
+    /// List volunteers with their load.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a volunteer.
+    Update {
+        /// The volunteer's address.
+        #[arg(long)]
+        email: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New countries (replaces the list).
+        #[arg(long, value_delimiter = ',')]
+        countries: Option<Vec<String>>,
+        /// New languages (replaces the list).
+        #[arg(long, value_delimiter = ',')]
+        languages: Option<Vec<String>>,
+        /// New capacity.
+        #[arg(long)]
+        capacity: Option<i32>,
+        /// Enable (true) or disable (false).
+        #[arg(long)]
+        active: Option<bool>,
+    },
+    /// Pause a volunteer until a date (YYYY-MM-DD, UTC) or time (RFC 3339).
+    Pause {
+        /// The volunteer's address.
+        #[arg(long)]
+        email: String,
+        /// When they are back.
+        #[arg(long)]
+        until: String,
+    },
+    /// End a pause now.
+    Resume {
+        /// The volunteer's address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn codes(list: &[String], what: &str, check: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+    list.iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            if check(c) {
+                Ok(c.to_owned())
+            } else {
+                Err(anyhow::anyhow!("{c:?} is not {what}"))
+            }
+        })
+        .collect()
+}
+
+fn countries(list: &[String]) -> Result<Vec<String>> {
+    let upper: Vec<String> = list.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
+    codes(
+        &upper,
+        "an ISO 3166 alpha-2 country code (or * for the global pool)",
+        |c| c == "*" || c.parse::<concierge_core::country::CountryCode>().is_ok(),
+    )
+}
+
+fn languages(list: &[String]) -> Result<Vec<String>> {
+    let lower: Vec<String> = list.iter().map(|c| c.trim().to_ascii_lowercase()).collect();
+    codes(&lower, "an ISO 639-1 language code", |c| {
+        c.parse::<concierge_core::country::Language>().is_ok()
+    })
+}
+
+fn parse_until(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("{s:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?;
+    Ok(d.and_hms_opt(0, 0, 0).context("midnight")?.and_utc())
+}
+
+async fn volunteer(store: &Store, command: VolunteerCmd) -> Result<()> {
+    use concierge_store::VolunteerChange;
+    fn not_found(email: &str) -> impl FnOnce(concierge_store::StoreError) -> anyhow::Error + '_ {
+        move |e| match e {
+            concierge_store::StoreError::NotFound => {
+                anyhow::anyhow!("no volunteer with address {email}")
+            }
+            other => other.into(),
+        }
+    }
+    match command {
+        VolunteerCmd::Add {
+            email,
+            name,
+            countries: c,
+            languages: l,
+            capacity,
+        } => {
+            let email = concierge_core::message::EmailAddress::parse(&email)
+                .map_err(|_| anyhow::anyhow!("{email:?} is not an e-mail address"))?;
+            anyhow::ensure!(capacity >= 0, "capacity cannot be negative");
+            let id = store
+                .add_volunteer(
+                    email.as_str(),
+                    &name,
+                    &countries(&c)?,
+                    &languages(&l)?,
+                    capacity,
+                )
+                .await?;
+            println!("added volunteer {email} ({id})");
+        }
+        VolunteerCmd::List { json } => {
+            let list = store.list_volunteers().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!(
+                    "{:<36} {:<24} {:<14} {:<10} {:>7}  state",
+                    "email", "name", "countries", "languages", "load"
+                );
+                for v in list {
+                    let state = match (v.active, v.paused_until) {
+                        (false, _) => "disabled".to_owned(),
+                        (true, Some(t)) if t > chrono::Utc::now() => {
+                            format!("paused until {}", t.format("%Y-%m-%d %H:%M"))
+                        }
+                        _ => "active".to_owned(),
+                    };
+                    println!(
+                        "{:<36} {:<24} {:<14} {:<10} {:>3}/{:<3}  {state}",
+                        v.email,
+                        v.name,
+                        v.countries.join(","),
+                        v.languages.join(","),
+                        v.active_cases,
+                        v.capacity
+                    );
+                }
+            }
+        }
+        VolunteerCmd::Update {
+            email,
+            name,
+            countries: c,
+            languages: l,
+            capacity,
+            active,
+        } => {
+            let change = VolunteerChange {
+                name,
+                countries: c.as_deref().map(countries).transpose()?,
+                languages: l.as_deref().map(languages).transpose()?,
+                capacity,
+                active,
+                paused_until: None,
+            };
+            store
+                .update_volunteer(&email, &change)
+                .await
+                .map_err(not_found(&email))?;
+            println!("updated {email}");
+        }
+        VolunteerCmd::Pause { email, until } => {
+            let until = parse_until(&until)?;
+            let change = VolunteerChange {
+                paused_until: Some(Some(until)),
+                ..Default::default()
+            };
+            store
+                .update_volunteer(&email, &change)
+                .await
+                .map_err(not_found(&email))?;
+            println!("{email} paused until {until}");
+        }
+        VolunteerCmd::Resume { email } => {
+            let change = VolunteerChange {
+                paused_until: Some(None),
+                ..Default::default()
+            };
+            store
+                .update_volunteer(&email, &change)
+                .await
+                .map_err(not_found(&email))?;
+            println!("{email} is back");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -128,6 +365,7 @@ async fn shutdown_signal() {
 async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
     let (store, mut embedded) = database(&mut settings)?;
     store.migrate().await.context("migrating the database")?;
+    concierge::hub::import_on_start(&store, &settings.hub.file).await;
     let inbound = app::inbound(&settings, &store).await?;
     if demo {
         concierge::demo::load(&inbound).await?;
@@ -207,6 +445,24 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Worker => {
+            let (store, mut pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            tracing::info!("worker running; Ctrl-C to stop");
+            let result =
+                concierge_jobs::run(store, settings.worker.config(), shutdown_signal()).await;
+            if let Some(pg) = pg.as_mut() {
+                pg.stop();
+            }
+            result.map_err(|e| anyhow::anyhow!("workers: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Volunteer { command } => {
+            let (store, _pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            volunteer(&store, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Token { command } => {
             let (store, _pg) = database(&mut settings)?;
             store.migrate().await.context("migrating the database")?;
@@ -220,6 +476,22 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
                     println!("revoked {n} token(s) named {name:?}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Hub {
+            command: HubCmd::Import { file },
+        } => {
+            let (store, _pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            let file = file.unwrap_or_else(|| settings.hub.file.clone());
+            let done = concierge::hub::import(&store, &file).await?;
+            println!(
+                "imported {} entries from {} ({} changed, {} deactivated)",
+                done.entries,
+                file.display(),
+                done.changed,
+                done.deactivated
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

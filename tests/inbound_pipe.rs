@@ -35,6 +35,18 @@ fn ingest(url: &str, stdin: &[u8], env: &[(&str, &str)], args: &[&str]) -> Outpu
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn pipe_exit_codes(pool: PgPool) {
     let url = database_url(&pool);
+    // An operator runs `concierge migrate` (or `serve`) once before the MTA
+    // starts piping: it also creates the job queue's schema.
+    let migrate = Command::new(env!("CARGO_BIN_EXE_concierge"))
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
     let raw = mail(
         "gus@example.com",
         "Via pipe",

@@ -63,6 +63,9 @@ impl TestApp {
         let mut s = settings(&url);
         tweak(&mut s);
         let store = Store::connect_lazy(&s.database.url, s.database.max_connections).unwrap();
+        // As `serve` does: our migrations (already applied by sqlx::test)
+        // and the job queue's schema.
+        store.migrate().await.unwrap();
         let inbound = app::inbound(&s, &store).await.unwrap();
         let api_token = store.create_api_token("test").await.unwrap_or_default();
         let app = App::bind(s, inbound.clone()).await.unwrap();

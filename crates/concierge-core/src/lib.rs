@@ -4,7 +4,9 @@
 //! - [`message`]: addresses and machine-mail classification.
 //! - [`threading`]: reply tokens, thread lookup plans, deduplication keys.
 //! - [`country`]: country and language inference.
+//! - [`routing`]: who gets a case, and response-time promises.
 pub mod country;
 pub mod message;
+pub mod routing;
 pub mod threading;
 pub mod ticket;

@@ -3,9 +3,12 @@
 //! thread plan ([`concierge_core`]) → [`concierge_store::Store::ingest`],
 //! one transaction. A caller acknowledges only after `ingest` returns `Ok`.
 
+use concierge_core::country::{CountryCode, Evidence, analyze_country, detect_language};
 use concierge_core::message::{ClassFacts, EmailAddress, MessageClass, classify};
+use concierge_core::routing::SlaTargets;
 use concierge_core::threading::{ReplyTokenKey, ThreadFacts, dedupe_key, message_id_domain, plan};
-use concierge_mail::inbound::{Limits, ParseError, parse};
+use concierge_core::ticket::Priority;
+use concierge_mail::inbound::{Limits, ParseError, ParsedMail, parse};
 use concierge_store::{InboundSource, IngestOutcome, NewAttachment, NewInbound, Store, StoreError};
 
 /// A message as it arrived at one of the doors.
@@ -60,6 +63,10 @@ pub struct InboundConfig {
     pub own_domains: Vec<String>,
     /// Parsing bounds.
     pub limits: Limits,
+    /// First-response targets.
+    pub sla: SlaTargets,
+    /// Below this confidence the country is unknown (human triage).
+    pub country_threshold: f32,
 }
 
 /// The pipeline: cheap to clone, shared by every entry point.
@@ -109,7 +116,15 @@ impl Inbound {
                 limit: self.config.max_message_bytes,
             });
         }
-        let new = self.prepare(d)?;
+        let parsed = parse(&d.raw, &self.config.limits).map_err(|e| match e {
+            ParseError::Empty => IngestError::Empty,
+        })?;
+        // The requester's earlier cases are one of the country signals.
+        let previous = match &parsed.from {
+            Some(from) => self.store.previous_country(from).await?,
+            None => None,
+        };
+        let new = self.prepare(d, parsed, previous.as_deref().and_then(|c| c.parse().ok()));
         let outcome = self.store.ingest(&new).await?;
         tracing::info!(
             reference = %outcome.reference(),
@@ -124,11 +139,13 @@ impl Inbound {
         Ok(outcome)
     }
 
-    /// Everything up to storage: pure apart from the clock.
-    fn prepare(&self, d: Delivery) -> Result<NewInbound, IngestError> {
-        let parsed = parse(&d.raw, &self.config.limits).map_err(|e| match e {
-            ParseError::Empty => IngestError::Empty,
-        })?;
+    /// Everything between parsing and storage; pure.
+    fn prepare(
+        &self,
+        d: Delivery,
+        parsed: ParsedMail,
+        previous_country: Option<CountryCode>,
+    ) -> NewInbound {
         let return_path = d
             .envelope_from
             .clone()
@@ -177,7 +194,44 @@ impl Inbound {
                 .map(|(n, v)| serde_json::json!([n, v]))
                 .collect(),
         );
-        Ok(NewInbound {
+        // Inference reads the start of the text: where people say who and
+        // where they are; bounded so hostile bodies cost little.
+        let sample = head(&parsed.text, 20_000);
+        let inference = analyze_country(&Evidence {
+            subject: &parsed.subject,
+            text: sample,
+            from_address: parsed.from.as_ref().map_or("", |a| a.as_str()),
+            date_offset_minutes: parsed.date_offset_minutes,
+            previous_country,
+        });
+        let (country, country_suggestion) = match inference.map(|i| i.best) {
+            Some(g) if g.confidence >= self.config.country_threshold => (
+                Some((
+                    g.country.to_string(),
+                    g.source.as_str().to_owned(),
+                    g.confidence,
+                )),
+                None,
+            ),
+            Some(g) => (
+                None,
+                Some(format!(
+                    "{} ({}, {:.2})",
+                    g.country,
+                    g.source.as_str(),
+                    g.confidence
+                )),
+            ),
+            None => (None, None),
+        };
+        let language = detect_language(&format!("{}\n{}", parsed.subject, head(sample, 4_000)))
+            .map(|l| l.as_str().to_owned());
+        NewInbound {
+            country,
+            country_suggestion,
+            language,
+            route: class.is_human(),
+            first_response_minutes: self.config.sla.minutes(Priority::Normal),
             source: d.source,
             envelope_from: d.envelope_from,
             envelope_to: d.envelope_to.into_iter().take(100).collect(),
@@ -208,9 +262,19 @@ impl Inbound {
                     data: a.data,
                 })
                 .collect(),
-            country: None,
-            language: None,
             raw: d.raw,
-        })
+        }
     }
+}
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+fn head(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }

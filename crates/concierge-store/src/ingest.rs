@@ -8,6 +8,7 @@ use concierge_core::ticket::{TicketReference, TicketStatus};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::queue::push_route_jobs;
 use crate::{Store, StoreError};
 
 /// Which door a message came in by.
@@ -95,6 +96,12 @@ pub struct NewInbound {
     pub country: Option<(String, String, f32)>,
     /// ISO 639-1 language of the text.
     pub language: Option<String>,
+    /// A country guess below the confidence threshold, for triage.
+    pub country_suggestion: Option<String>,
+    /// Enqueue routing for a new ticket (only cases people opened).
+    pub route: bool,
+    /// Minutes until the first response is due, for a new ticket.
+    pub first_response_minutes: i64,
 }
 
 /// What ingest did with a message.
@@ -231,6 +238,10 @@ impl Store {
                 )
                 .execute(&mut *tx)
                 .await?;
+                // Reopened without a caseworker: route it again.
+                if next == Some(TicketStatus::New) {
+                    push_route_jobs(&mut tx, &[t.id]).await?;
+                }
                 IngestOutcome::Appended {
                     ticket_id: t.id,
                     reference: parse_ref(&t.reference)?,
@@ -254,9 +265,11 @@ impl Store {
                     let candidate = TicketReference::generate(&mut rand::rng());
                     let inserted = sqlx::query_scalar!(
                         "INSERT INTO tickets (id, reference, subject, requester_id, country,
-                            country_source, country_confidence, language, last_inbound_at)
+                            country_source, country_confidence, language, last_inbound_at,
+                            country_suggestion, first_response_due_at)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-                            CASE WHEN $9 THEN now() END)
+                            CASE WHEN $9 THEN now() END, $10,
+                            now() + make_interval(mins => $11))
                          ON CONFLICT (reference) DO NOTHING RETURNING id",
                         ticket_id,
                         candidate.as_str(),
@@ -266,7 +279,9 @@ impl Store {
                         country_source,
                         confidence,
                         m.language,
-                        m.class.is_human()
+                        m.class.is_human(),
+                        m.country_suggestion,
+                        i32::try_from(m.first_response_minutes).unwrap_or(i32::MAX)
                     )
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -274,6 +289,9 @@ impl Store {
                         break candidate;
                     }
                 };
+                if m.route {
+                    push_route_jobs(&mut tx, &[ticket_id]).await?;
+                }
                 IngestOutcome::Created {
                     ticket_id,
                     reference,
@@ -383,7 +401,7 @@ async fn find_thread(
     if let Some(r) = &m.thread.token_ticket {
         let t = sqlx::query_as!(
             Found,
-            r#"SELECT id, reference, status, false AS "has_assignee!" FROM tickets
+            r#"SELECT id, reference, status, assignee_id IS NOT NULL AS "has_assignee!" FROM tickets
                WHERE reference = $1 AND status <> 'closed' FOR UPDATE"#,
             r.as_str()
         )
@@ -396,7 +414,7 @@ async fn find_thread(
     if !m.thread.message_ids.is_empty() {
         let t = sqlx::query_as!(
             Found,
-            r#"SELECT t.id, t.reference, t.status, false AS "has_assignee!"
+            r#"SELECT t.id, t.reference, t.status, t.assignee_id IS NOT NULL AS "has_assignee!"
                FROM messages msg JOIN tickets t ON t.id = msg.ticket_id
                WHERE msg.message_id = ANY($1) AND t.status <> 'closed'
                ORDER BY array_position($1, msg.message_id), msg.created_at DESC
@@ -415,7 +433,8 @@ async fn find_thread(
     }
     if let Some(tag) = &m.thread.subject_tag {
         let t = sqlx::query!(
-            r#"SELECT t.id, t.reference, t.status, r.email AS "email?"
+            r#"SELECT t.id, t.reference, t.status, r.email AS "email?",
+                      t.assignee_id IS NOT NULL AS "has_assignee!"
                FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
                WHERE t.reference = $1 AND t.status <> 'closed' FOR UPDATE OF t"#,
             tag.as_str()
@@ -429,7 +448,7 @@ async fn find_thread(
                     id: t.id,
                     reference: t.reference,
                     status: t.status,
-                    has_assignee: false,
+                    has_assignee: t.has_assignee,
                 }));
             }
         }

@@ -3,22 +3,33 @@
 //! One [`Store`] wraps the pool; each aggregate has its own module. Queries
 //! are checked at compile time (`.sqlx/` holds the offline data).
 
+mod changes;
 mod error;
 mod ingest;
+mod queue;
+mod resources;
+mod routing;
 mod settings;
 mod tickets;
 mod tokens;
+mod volunteers;
 
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+pub use changes::{CaseChange, ChangeError};
 pub use error::StoreError;
 pub use ingest::{InboundSource, IngestOutcome, NewAttachment, NewInbound};
+pub use queue::{ROUTE_QUEUE, RouteJob};
+pub use resources::{Resource, ResourceCountry, ResourceImport};
+pub use routing::RouteOutcome;
 pub use tickets::{
-    AttachmentMeta, MessageView, Page, RequesterView, TicketDetail, TicketFilter, TicketSummary,
+    AssignmentView, AttachmentMeta, MessageView, Page, RequesterView, TicketDetail, TicketFilter,
+    TicketSummary,
 };
+pub use volunteers::{VolunteerChange, VolunteerView};
 
 /// The schema migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -58,6 +69,13 @@ impl Store {
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        // The job queue keeps its own schema and migration history (`apalis`).
+        apalis_postgres::PostgresStorage::<()>::setup(&self.pool)
+            .await
+            .map_err(|e| match e {
+                apalis_postgres::Error::Database(db) => StoreError::from(db),
+                other => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
+            })?;
         Ok(())
     }
 

@@ -71,6 +71,18 @@ pub struct TicketSummary {
     pub requester: Option<RequesterView>,
     /// Assigned caseworker's e-mail.
     pub assignee: Option<String>,
+    /// Why it was assigned (or why it waits / needs triage).
+    pub assignment_reason: Option<String>,
+    /// pending, assigned, waiting or triage.
+    pub routing_state: String,
+    /// A low-confidence country guess, for triage.
+    pub country_suggestion: Option<String>,
+    /// When the first response is due.
+    pub first_response_due_at: Option<DateTime<Utc>>,
+    /// When a first response was sent.
+    pub first_responded_at: Option<DateTime<Utc>>,
+    /// When the first-response target was missed.
+    pub sla_breached_at: Option<DateTime<Utc>>,
     /// Messages on the ticket.
     pub message_count: i32,
     /// Opened.
@@ -127,12 +139,31 @@ pub struct MessageView {
     pub attachments: Vec<AttachmentMeta>,
 }
 
+/// One assignment of a case, live or ended.
+#[derive(Debug, Serialize, Clone)]
+pub struct AssignmentView {
+    /// The caseworker's e-mail.
+    pub volunteer: String,
+    /// Why.
+    pub reason: String,
+    /// routing, or the person who assigned it.
+    pub assigned_by: String,
+    /// When.
+    pub assigned_at: DateTime<Utc>,
+    /// When it ended, if it did.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended.
+    pub ended_reason: Option<String>,
+}
+
 /// A ticket with its thread.
 #[derive(Debug, Serialize)]
 pub struct TicketDetail {
     /// The ticket's fields.
     #[serde(flatten)]
     pub ticket: TicketSummary,
+    /// Assignment history, oldest first.
+    pub assignments: Vec<AssignmentView>,
     /// Messages, oldest first.
     pub messages: Vec<MessageView>,
 }
@@ -150,6 +181,12 @@ struct Row {
     requester_email: Option<String>,
     requester_name: Option<String>,
     assignee: Option<String>,
+    assignment_reason: Option<String>,
+    routing_state: String,
+    country_suggestion: Option<String>,
+    first_response_due_at: Option<DateTime<Utc>>,
+    first_responded_at: Option<DateTime<Utc>>,
+    sla_breached_at: Option<DateTime<Utc>>,
     message_count: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -172,6 +209,12 @@ impl From<Row> for TicketSummary {
                 name: r.requester_name,
             }),
             assignee: r.assignee,
+            assignment_reason: r.assignment_reason,
+            routing_state: r.routing_state,
+            country_suggestion: r.country_suggestion,
+            first_response_due_at: r.first_response_due_at,
+            first_responded_at: r.first_responded_at,
+            sla_breached_at: r.sla_breached_at,
             message_count: r.message_count,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -206,11 +249,15 @@ impl Store {
             r#"SELECT t.id, t.reference, t.subject, t.status, t.priority, t.country,
                       t.country_source, t.country_confidence, t.language,
                       r.email AS "requester_email?", r.name AS "requester_name?",
-                      NULL::text AS assignee, t.message_count, t.created_at, t.updated_at
+                      v.email AS "assignee?", t.assignment_reason, t.routing_state,
+                      t.country_suggestion, t.first_response_due_at, t.first_responded_at,
+                      t.sla_breached_at, t.message_count, t.created_at, t.updated_at
                FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
+                 LEFT JOIN volunteers v ON v.id = t.assignee_id
                WHERE ($1::text IS NULL OR t.status = $1)
                  AND ($2::text IS NULL OR t.country = $2)
-                 AND ($3::text IS NULL OR $3 = 'none')
+                 AND ($3::text IS NULL OR ($3 = 'none' AND t.assignee_id IS NULL)
+                      OR v.email = lower($3))
                  AND ($4::text IS NULL
                       OR t.reference = upper($5)
                       OR r.email = lower($5)
@@ -251,8 +298,11 @@ impl Store {
             r#"SELECT t.id, t.reference, t.subject, t.status, t.priority, t.country,
                       t.country_source, t.country_confidence, t.language,
                       r.email AS "requester_email?", r.name AS "requester_name?",
-                      NULL::text AS assignee, t.message_count, t.created_at, t.updated_at
+                      v.email AS "assignee?", t.assignment_reason, t.routing_state,
+                      t.country_suggestion, t.first_response_due_at, t.first_responded_at,
+                      t.sla_breached_at, t.message_count, t.created_at, t.updated_at
                FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
+                 LEFT JOIN volunteers v ON v.id = t.assignee_id
                WHERE t.reference = $1"#,
             reference
         )
@@ -304,7 +354,20 @@ impl Store {
                 created_at: m.created_at,
             })
             .collect();
-        Ok(Some(TicketDetail { ticket, messages }))
+        let assignments = sqlx::query_as!(
+            AssignmentView,
+            r#"SELECT v.email AS volunteer, a.reason, a.assigned_by, a.assigned_at, a.ended_at, a.ended_reason
+               FROM assignments a JOIN volunteers v ON v.id = a.volunteer_id
+               WHERE a.ticket_id = $1 ORDER BY a.assigned_at, a.id"#,
+            ticket.id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(TicketDetail {
+            ticket,
+            assignments,
+            messages,
+        }))
     }
 
     /// Stored messages and distinct raw messages, for checks and tests.

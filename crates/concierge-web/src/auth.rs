@@ -16,7 +16,6 @@ pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
 /// A caller holding a live API token (`concierge token create`).
 pub(crate) struct ApiClient {
     /// The token's name.
-    #[allow(dead_code)]
     pub name: String,
 }
 

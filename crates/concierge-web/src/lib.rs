@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod error;
 mod health;
+mod hub;
 mod inbound;
 
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub store: Store,
     /// Bearer token for `POST /inbound/mime`; `None` disables the endpoint.
     pub inbound_token: Option<Arc<str>>,
+    /// First-response targets (priority changes move the due time).
+    pub sla: concierge_core::routing::SlaTargets,
 }
 
 /// The whole HTTP application.
@@ -41,8 +44,22 @@ pub fn router(state: AppState) -> Router {
             "/inbound/mime",
             post(inbound::post_mime).layer(DefaultBodyLimit::max(max)),
         )
+        .route("/api/v1/resources", get(api::resources::list))
+        .route("/hub", get(hub::index))
+        .route("/hub/{country}", get(hub::country))
         .route("/api/v1/tickets", get(api::tickets::list))
-        .route("/api/v1/tickets/{reference}", get(api::tickets::show))
+        .route(
+            "/api/v1/tickets/{reference}",
+            get(api::tickets::show).patch(api::tickets::update),
+        )
+        .route(
+            "/api/v1/volunteers",
+            get(api::volunteers::list).post(api::volunteers::create),
+        )
+        .route(
+            "/api/v1/volunteers/{email}",
+            axum::routing::patch(api::volunteers::update),
+        )
         .fallback(error::not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

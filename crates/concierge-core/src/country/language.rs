@@ -21,9 +21,11 @@ impl Language {
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
 
-    fn from_static(code: &'static str) -> Self {
-        let b = code.as_bytes();
-        Self([b[0], b[1]])
+    fn from_static(code: &'static str) -> Option<Self> {
+        match code.as_bytes() {
+            [a, b] => Some(Self([*a, *b])),
+            _ => None,
+        }
     }
 }
 
@@ -162,7 +164,7 @@ pub fn detect_language(text: &str) -> Option<Language> {
     if letters < min {
         return None;
     }
-    Some(Language::from_static(iso639_1(info.lang())))
+    Language::from_static(iso639_1(info.lang()))
 }
 
 /// Country suggested by a language, only when the language is spoken

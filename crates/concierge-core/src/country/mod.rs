@@ -226,10 +226,17 @@ pub fn analyze_country(e: &Evidence) -> Option<CountryInference> {
     if let Some((country, confidence)) = stated::best(&statements) {
         push(country, CountrySource::Stated, confidence);
     }
-    let mut phones = phone::international(&body);
-    phones.sort();
-    phones.dedup();
-    for country in phones {
+    // One signal per country: most numbers first, then first seen.
+    let numbers = phone::international(&body);
+    let mut phones: Vec<(CountryCode, usize)> = Vec::new();
+    for c in &numbers {
+        match phones.iter_mut().find(|(p, _)| p == c) {
+            Some((_, n)) => *n += 1,
+            None => phones.push((*c, 1)),
+        }
+    }
+    phones.sort_by_key(|p| std::cmp::Reverse(p.1));
+    for (country, _) in phones {
         push(country, CountrySource::Phone, phone::PHONE);
     }
     if let Some(country) = domain::country_of_address(e.from_address) {

@@ -108,13 +108,14 @@ pub(super) fn international(text: &str) -> Vec<CountryCode> {
         }
         for candidate in prefixes(run) {
             let normalised = format!("+{}", candidate.replace("(0)", ""));
-            if let Ok(n) = phonenumber::parse(None, &normalised) {
-                if n.is_valid() && personal(&n) {
-                    if let Some(c) = region_of(&n) {
-                        out.push(c);
-                    }
-                    break;
+            if let Ok(n) = phonenumber::parse(None, &normalised)
+                && n.is_valid()
+                && personal(&n)
+            {
+                if let Some(c) = region_of(&n) {
+                    out.push(c);
                 }
+                break;
             }
         }
         i = start + run.len().max(1);

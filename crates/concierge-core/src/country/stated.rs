@@ -660,14 +660,14 @@ fn resolve(tokens: &[Token], i: usize) -> Option<Resolved> {
             r.end += qn;
             r.qualified = true;
         }
-    } else if specific || p.kind == Kind::Region {
-        if let Some(qc) = places::qualifier_abbrev(next, p.country) {
-            if qc.is_some() && specific {
-                r.country = qc;
-            }
-            r.end += 1;
-            r.qualified = true;
+    } else if (specific || p.kind == Kind::Region)
+        && let Some(qc) = places::qualifier_abbrev(next, p.country)
+    {
+        if qc.is_some() && specific {
+            r.country = qc;
         }
+        r.end += 1;
+        r.qualified = true;
     }
     Some(r)
 }
@@ -762,9 +762,8 @@ fn cue_statements(tokens: &[Token], out: &mut Vec<Statement>) {
                 continue;
             }
             // The place, possibly after an article or two.
-            let mut p = end;
             let mut found = None;
-            for _ in 0..3 {
+            for p in end..end + 3 {
                 let Some(t) = tokens.get(p) else { break };
                 if matches!(t.sep, Sep::Stop) {
                     break;
@@ -776,7 +775,6 @@ fn cue_statements(tokens: &[Token], out: &mut Vec<Statement>) {
                 if !in_list(FILLERS, &t.norm) {
                     break;
                 }
-                p += 1;
             }
             let Some(r) = found else { continue };
             let Some(country) = r.country else { continue };

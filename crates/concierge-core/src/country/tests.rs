@@ -413,6 +413,44 @@ fn en_band_from_japan_is_weak() {
 }
 
 #[test]
+fn en_played_live_wishes_and_third_persons_are_not_residence() {
+    let e = ev(
+        "Post-tour",
+        "We played live in Tokyo last week. My manager lives in London. I'd love to live in \
+         Japan someday, but I used to live in Berlin and hated it.",
+        "nils@posteo.de",
+    );
+    let c = confident(&e, "DE", Domain);
+    assert!(
+        (c - domain::DOMAIN).abs() < 0.01,
+        "nothing should corroborate or contradict, got {c}"
+    );
+}
+
+#[test]
+fn en_form_relay_with_from_line_is_not_cut() {
+    let e = ev(
+        "Website contact",
+        "From: ana@example.com\nName: Ana Lima\nCountry: Brazil\nMessage: I need help.",
+        "forms@concierge.example",
+    );
+    confident(&e, "BR", Stated);
+}
+
+#[test]
+fn en_first_phone_wins_ties_and_contradiction_is_recorded() {
+    let e = ev(
+        "Numbers",
+        "Mobile: +351 912 345 678\nOffice (label): +1 615 322 4000",
+        "rui@gmail.com",
+    );
+    unsure(&e, "PT", Phone);
+    let i = analyze_country(&e).expect("guess");
+    assert!(i.is_contradicted());
+    assert_eq!(i.signals.len(), 2);
+}
+
+#[test]
 fn en_no_evidence_at_all() {
     let e = ev(
         "Hello",

@@ -277,18 +277,16 @@ fn is_cut_marker(lower: &str, rest: &[&str]) -> bool {
         return true;
     }
     // Attribution wrapped over two lines.
-    if ATTRIBUTION_START.iter().any(|s| lower.starts_with(s)) {
-        if let Some(next) = rest.first() {
-            let joined = format!("{} {}", lower, next.trim().to_lowercase());
-            if is_wrote_line(&joined) && lower.chars().any(|c| c.is_ascii_digit() || c == '@') {
-                return true;
-            }
+    if ATTRIBUTION_START.iter().any(|s| lower.starts_with(s))
+        && let Some(next) = rest.first()
+    {
+        let joined = format!("{} {}", lower, next.trim().to_lowercase());
+        if is_wrote_line(&joined) && lower.chars().any(|c| c.is_ascii_digit() || c == '@') {
+            return true;
         }
     }
     if HEADER_FROM.iter().any(|h| lower.starts_with(h)) {
-        if lower.contains('@') {
-            return true;
-        }
+        // Only a real header block: a web form may have a lone "From:" line.
         return rest.iter().take(4).any(|l| {
             let l = l.trim().to_lowercase();
             HEADER_NEXT.iter().any(|h| l.starts_with(h))

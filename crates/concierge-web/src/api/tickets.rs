@@ -1,7 +1,10 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use concierge_core::ticket::{TicketReference, TicketStatus};
-use concierge_store::{Page, TicketDetail, TicketFilter, TicketSummary};
+use concierge_core::country::CountryCode;
+use concierge_core::ticket::{Priority, TicketReference, TicketStatus};
+use concierge_store::{
+    CaseChange, ChangeError, Page, StoreError, TicketDetail, TicketFilter, TicketSummary,
+};
 use serde::Deserialize;
 
 use crate::auth::ApiClient;
@@ -56,6 +59,61 @@ pub(crate) async fn show(
     Path(reference): Path<String>,
 ) -> Result<Json<TicketDetail>, ApiError> {
     let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let detail = state
+        .store
+        .ticket_detail(reference.as_str())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(detail))
+}
+
+/// Body of `PATCH /api/v1/tickets/{reference}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TicketPatch {
+    status: Option<String>,
+    priority: Option<String>,
+    country: Option<String>,
+}
+
+pub(crate) async fn update(
+    client: ApiClient,
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    Json(p): Json<TicketPatch>,
+) -> Result<Json<TicketDetail>, ApiError> {
+    let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let bad = |e: &dyn std::fmt::Display| ApiError::BadRequest(e.to_string());
+    let change = CaseChange {
+        status: p
+            .status
+            .as_deref()
+            .map(str::parse::<TicketStatus>)
+            .transpose()
+            .map_err(|e| bad(&e))?,
+        priority: p
+            .priority
+            .as_deref()
+            .map(str::parse::<Priority>)
+            .transpose()
+            .map_err(|e| bad(&e))?,
+        country: p
+            .country
+            .as_deref()
+            .map(|c| c.parse::<CountryCode>())
+            .transpose()
+            .map_err(|_| ApiError::BadRequest("country must be an ISO 3166 alpha-2 code".into()))?,
+    };
+    let actor = format!("api:{}", client.name);
+    state
+        .store
+        .change_case(reference.as_str(), &change, &state.sla, &actor)
+        .await
+        .map_err(|e| match e {
+            ChangeError::Refused(r) => ApiError::Conflict(r.to_string()),
+            ChangeError::Store(StoreError::NotFound) => ApiError::NotFound,
+            ChangeError::Store(s) => s.into(),
+        })?;
     let detail = state
         .store
         .ticket_detail(reference.as_str())

@@ -1,0 +1,34 @@
+//! The periodic sweep: first-response breaches and waiting cases. Every
+//! process runs it; each step is one idempotent statement, so running it
+//! from several processes at once is safe.
+
+use std::time::Duration;
+
+use concierge_store::Store;
+
+/// One sweep: returns (breaches marked, waiting cases re-enqueued).
+pub async fn sweep_once(store: &Store) -> Result<(usize, usize), concierge_store::StoreError> {
+    let breached = store.mark_sla_breaches().await?;
+    let requeued = store.requeue_waiting().await?;
+    Ok((breached, requeued))
+}
+
+pub(crate) async fn run(
+    store: Store,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match sweep_once(&store).await {
+            Ok((0, _)) => {}
+            Ok((breached, _)) => tracing::warn!(breached, "first-response targets missed"),
+            Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
+        }
+    }
+}

@@ -9,15 +9,18 @@ use anyhow::{Context, Result};
 use concierge_core::message::EmailAddress;
 use concierge_core::threading::ReplyTokenKey;
 use concierge_inbound::{Delivery, Inbound, InboundConfig};
+use concierge_jobs::MailDeps;
 use concierge_mail::inbound::Limits;
+use concierge_mail::outbound::{Relay, Templates};
+use concierge_outbound::{Mailer, OutboundConfig};
 use concierge_smtp::{Envelope, MessageSink, SmtpConfig};
 use concierge_store::{InboundSource, Store};
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
 
-/// Builds the inbound pipeline from settings.
-pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
+/// The reply-token key: configured, or kept in the database.
+pub async fn reply_key(settings: &Settings, store: &Store) -> Result<ReplyTokenKey> {
     let secret = if settings.security.reply_token_secret.is_empty() {
         store
             .reply_token_secret()
@@ -26,7 +29,61 @@ pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
     } else {
         settings.security.reply_token_secret.clone().into_bytes()
     };
-    let key = ReplyTokenKey::new(secret)?;
+    Ok(ReplyTokenKey::new(secret)?)
+}
+
+/// Composes outbound mail (always available: replies queue in the outbox).
+pub async fn mailer(settings: &Settings, store: &Store) -> Result<Mailer> {
+    let templates = Templates::load(&settings.mail.templates_dir).with_context(|| {
+        format!(
+            "loading mail templates from {}",
+            settings.mail.templates_dir.display()
+        )
+    })?;
+    let ours = addresses(settings)?;
+    Ok(Mailer::new(
+        store.clone(),
+        reply_key(settings, store).await?,
+        templates,
+        OutboundConfig {
+            from: ours[0].clone(),
+            from_name: settings.mail.from_name.clone(),
+            ours,
+            domain: settings.mail.domain.clone(),
+            public_url: settings.mail.public_url.trim_end_matches('/').to_owned(),
+            ack_max_per_requester: settings.ack.max_per_requester,
+            ack_period_minutes: settings.ack.period_minutes,
+            max_send_attempts: settings.mail.max_send_attempts,
+            retry_base_secs: settings.mail.retry_base_secs,
+        },
+    ))
+}
+
+/// The mail worker's dependencies, when this process has a relay.
+pub fn mail_deps(settings: &Settings, mailer: &Mailer) -> Result<Option<MailDeps>> {
+    if settings.mail.outbound_url.is_empty() {
+        tracing::warn!("mail.outbound_url is empty: outgoing mail waits in the outbox");
+        return Ok(None);
+    }
+    let relay = Relay::from_url(&settings.mail.outbound_url).context("mail.outbound_url")?;
+    Ok(Some(MailDeps {
+        mailer: mailer.clone(),
+        relay: Arc::new(relay),
+    }))
+}
+
+fn addresses(settings: &Settings) -> Result<Vec<EmailAddress>> {
+    settings
+        .mail
+        .addresses
+        .iter()
+        .map(|a| EmailAddress::parse(a).with_context(|| format!("mail.addresses: {a}")))
+        .collect()
+}
+
+/// Builds the inbound pipeline from settings.
+pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
+    let key = reply_key(settings, store).await?;
     let addresses = settings
         .mail
         .addresses
@@ -81,6 +138,7 @@ impl MessageSink for SmtpSink {
 /// Listeners bound and ready to serve.
 pub struct App {
     inbound: Inbound,
+    mailer: Mailer,
     settings: Settings,
     http: TcpListener,
     smtp: TcpListener,
@@ -88,7 +146,7 @@ pub struct App {
 
 impl App {
     /// Binds the HTTP and SMTP listeners.
-    pub async fn bind(settings: Settings, inbound: Inbound) -> Result<Self> {
+    pub async fn bind(settings: Settings, inbound: Inbound, mailer: Mailer) -> Result<Self> {
         let http = TcpListener::bind(&settings.http.addr)
             .await
             .with_context(|| format!("binding http.addr {}", settings.http.addr))?;
@@ -97,6 +155,7 @@ impl App {
             .with_context(|| format!("binding smtp.addr {}", settings.smtp.addr))?;
         Ok(Self {
             inbound,
+            mailer,
             settings,
             http,
             smtp,
@@ -125,6 +184,7 @@ impl App {
             inbound: self.inbound.clone(),
             store: store.clone(),
             sla: self.settings.sla.targets(),
+            mailer: self.mailer.clone(),
             inbound_token: Some(self.settings.inbound.token.clone())
                 .filter(|t| !t.is_empty())
                 .map(Arc::from),
@@ -159,9 +219,10 @@ impl App {
         let mut rx_jobs = tx.subscribe();
         let run_workers = self.settings.worker.run_in_serve;
         let worker_config = self.settings.worker.config();
+        let deps = mail_deps(&self.settings, &self.mailer)?;
         let jobs = async move {
             if run_workers {
-                concierge_jobs::run(store, worker_config, async move {
+                concierge_jobs::run(store, worker_config, deps, async move {
                     let _ = rx_jobs.recv().await;
                 })
                 .await

@@ -30,6 +30,8 @@ pub struct Settings {
     pub hub: Hub,
     /// `[routing]`
     pub routing: Routing,
+    /// `[ack]`
+    pub ack: Ack,
     /// `[sla]`
     pub sla: Sla,
     /// `[worker]`
@@ -147,7 +149,7 @@ pub struct Smtp {
 }
 
 /// `[mail]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct Mail {
     /// Concierge addresses.
     pub addresses: Vec<String>,
@@ -155,6 +157,27 @@ pub struct Mail {
     pub domain: String,
     /// Size limit.
     pub max_message_bytes: usize,
+    /// Outbound relay URL; empty: no sending from this process.
+    pub outbound_url: String,
+    /// From display name.
+    pub from_name: String,
+    /// Templates folder.
+    pub templates_dir: std::path::PathBuf,
+    /// Attempts before a mail is given up.
+    pub max_send_attempts: i32,
+    /// First retry delay.
+    pub retry_base_secs: i64,
+    /// Public base URL.
+    pub public_url: String,
+}
+
+/// `[ack]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ack {
+    /// Acknowledgements per requester per period.
+    pub max_per_requester: i64,
+    /// The period, in minutes.
+    pub period_minutes: i64,
 }
 
 /// `[inbound]`
@@ -169,6 +192,16 @@ pub struct InboundSettings {
 pub struct Security {
     /// Reply-token secret.
     pub reply_token_secret: String,
+}
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("addresses", &self.addresses)
+            .field("domain", &self.domain)
+            .field("outbound_url", &redact_url(&self.outbound_url))
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Security {

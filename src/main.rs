@@ -372,7 +372,8 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
         let token = store.create_api_token("demo").await?;
         println!("Demo API token (shown once): {token}");
     }
-    let app = App::bind(settings, inbound).await?;
+    let mailer = app::mailer(&settings, &store).await?;
+    let app = App::bind(settings, inbound, mailer).await?;
     println!(
         "Concierge is running: http://{}  smtp://{}",
         app.http_addr(),
@@ -449,8 +450,10 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             let (store, mut pg) = database(&mut settings)?;
             store.migrate().await.context("migrating the database")?;
             tracing::info!("worker running; Ctrl-C to stop");
+            let mailer = app::mailer(&settings, &store).await?;
+            let deps = app::mail_deps(&settings, &mailer)?;
             let result =
-                concierge_jobs::run(store, settings.worker.config(), shutdown_signal()).await;
+                concierge_jobs::run(store, settings.worker.config(), deps, shutdown_signal()).await;
             if let Some(pg) = pg.as_mut() {
                 pg.stop();
             }

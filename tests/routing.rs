@@ -267,9 +267,14 @@ async fn capacity_holds_with_several_workers_and_queued_cases_are_served_later(p
             poll_every: Duration::from_millis(200),
             ..Default::default()
         };
-        workers.push(tokio::spawn(concierge_jobs::run(store, cfg, async move {
-            let _ = rx.recv().await;
-        })));
+        workers.push(tokio::spawn(concierge_jobs::run(
+            store,
+            cfg,
+            None,
+            async move {
+                let _ = rx.recv().await;
+            },
+        )));
     }
     settle(&pool, Duration::from_secs(120)).await;
 
@@ -405,7 +410,7 @@ async fn a_dead_workers_job_is_taken_over(pool: PgPool) {
         poll_every: Duration::from_millis(200),
         ..Default::default()
     };
-    let worker = tokio::spawn(concierge_jobs::run(store, cfg, async move {
+    let worker = tokio::spawn(concierge_jobs::run(store, cfg, None, async move {
         let _ = rx.await;
     }));
     let (t, _) = wait_assignee(&app, &reference, Duration::from_secs(30)).await;

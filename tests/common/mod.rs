@@ -39,6 +39,11 @@ pub fn settings(url: &str) -> Settings {
     s.inbound.token = INBOUND_TOKEN.into();
     s.mail.max_message_bytes = 1024 * 1024;
     s.security.reply_token_secret = "test-secret-test-secret-test-secret".into();
+    // Templates live in the repository's config/.
+    s.mail.templates_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates");
+    s.hub.file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/resource-hub/hub.toml");
     s
 }
 
@@ -68,7 +73,8 @@ impl TestApp {
         store.migrate().await.unwrap();
         let inbound = app::inbound(&s, &store).await.unwrap();
         let api_token = store.create_api_token("test").await.unwrap_or_default();
-        let app = App::bind(s, inbound.clone()).await.unwrap();
+        let mailer = app::mailer(&s, &store).await.unwrap();
+        let app = App::bind(s, inbound.clone(), mailer).await.unwrap();
         let (http, smtp) = (app.http_addr(), app.smtp_addr());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(app.run(async move {
@@ -236,4 +242,106 @@ pub fn mail(from: &str, subject: &str, body: &str, extra_headers: &str) -> Vec<u
          MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     )
     .into_bytes()
+}
+
+/// A real SMTP server on loopback standing in for the outbound relay: it
+/// records every message; `up` switches between accepting and answering
+/// 451 (a relay that is down for a while).
+pub struct Sink {
+    pub addr: SocketAddr,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<concierge_smtp::Envelope>>>,
+    pub up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+struct Recorder {
+    received: std::sync::Arc<std::sync::Mutex<Vec<concierge_smtp::Envelope>>>,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl concierge_smtp::MessageSink for Recorder {
+    fn accepts_recipient(&self, _rcpt: &str) -> bool {
+        true
+    }
+
+    async fn deliver(&self, envelope: concierge_smtp::Envelope) -> concierge_smtp::Delivery {
+        if !self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            return concierge_smtp::Delivery::TempFail("relay down for the test".into());
+        }
+        self.received.lock().unwrap().push(envelope);
+        concierge_smtp::Delivery::Accepted { id: "sink".into() }
+    }
+}
+
+impl Sink {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sink = Recorder {
+            received: received.clone(),
+            up: up.clone(),
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(concierge_smtp::serve(
+            listener,
+            concierge_smtp::SmtpConfig::default(),
+            std::sync::Arc::new(sink),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Self {
+            addr,
+            received,
+            up,
+            stop: Some(tx),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    /// Messages received so far whose recipients include `to`.
+    pub fn to(&self, to: &str) -> Vec<concierge_smtp::Envelope> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.rcpt_to.iter().any(|r| r == to))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `n` messages went to `to`.
+    pub async fn wait_for(
+        &self,
+        to: &str,
+        n: usize,
+        limit: Duration,
+    ) -> Vec<concierge_smtp::Envelope> {
+        let start = std::time::Instant::now();
+        loop {
+            let got = self.to(to);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "only {} of {n} messages to {to} within {limit:?}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
 }

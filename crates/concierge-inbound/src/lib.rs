@@ -231,6 +231,12 @@ impl Inbound {
             country_suggestion,
             language,
             route: class.is_human(),
+            acknowledge: class.is_human(),
+            bounce_of: if class == MessageClass::Bounce {
+                parsed.report_original_ids.clone()
+            } else {
+                Vec::new()
+            },
             first_response_minutes: self.config.sla.minutes(Priority::Normal),
             source: d.source,
             envelope_from: d.envelope_from,

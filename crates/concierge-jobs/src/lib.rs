@@ -4,6 +4,8 @@
 //! as a safety net. Job handlers are idempotent.
 //!
 //! - `route`: assign a case to a volunteer ([`concierge_store::Store::route_ticket`]).
+//! - `mail`: compose acknowledgements and assignment notices, send outbox
+//!   rows through the relay ([`concierge_outbound::Mailer`]).
 //! - the sweep: every [`WorkerConfig::sweep_every`], mark first-response
 //!   breaches and re-route waiting cases (paused volunteers come back by time).
 
@@ -14,7 +16,9 @@ use std::time::Duration;
 
 use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage, Pubsub};
-use concierge_store::{ROUTE_QUEUE, RouteJob, RouteOutcome, Store};
+use concierge_mail::outbound::Relay;
+use concierge_outbound::{AckOutcome, Mailer};
+use concierge_store::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob, RouteOutcome, Store};
 
 pub use sweep::sweep_once;
 
@@ -72,39 +76,110 @@ async fn route(job: RouteJob, store: Data<Store>) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Runs the workers until `shutdown` resolves.
+/// What the mail worker needs.
+#[derive(Clone)]
+pub struct MailDeps {
+    /// Composes and sends.
+    pub mailer: Mailer,
+    /// The outbound relay.
+    pub relay: std::sync::Arc<Relay>,
+}
+
+async fn mail(job: MailJob, deps: Data<MailDeps>) -> Result<(), JobError> {
+    let err = |e: concierge_outbound::OutboundError| JobError(e.to_string());
+    match job {
+        MailJob::Ack { ticket_id } => {
+            match deps.mailer.acknowledge(ticket_id).await.map_err(err)? {
+                AckOutcome::Suppressed(why) => {
+                    tracing::info!(ticket = %ticket_id, why, "no acknowledgement")
+                }
+                AckOutcome::Queued | AckOutcome::AlreadyDone => {}
+            }
+        }
+        MailJob::Assigned { assignment_id } => {
+            deps.mailer
+                .notify_assigned(assignment_id)
+                .await
+                .map_err(err)?;
+        }
+        MailJob::Send { outbox_id } => deps
+            .mailer
+            .send(&deps.relay, outbox_id)
+            .await
+            .map_err(err)?,
+    }
+    Ok(())
+}
+
+/// Runs the workers until `shutdown` resolves. Without `mail`, mail jobs
+/// wait for a process that has a relay configured.
 pub async fn run(
     store: Store,
     config: WorkerConfig,
+    mail_deps: Option<MailDeps>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WorkerError> {
     let pool = store.pool().clone();
-    let queue_config = Config::default()
-        .queue(ROUTE_QUEUE)
-        .batch_size(config.concurrency.max(1) * 2)
-        .heartbeat_interval(config.heartbeat)
-        .missed_heartbeats(config.missed_heartbeats);
-    let strategy = apalis_core::backend::ext::poll_strategy::Strategy::new()
-        .stream(Pubsub::new(pool.clone(), ROUTE_QUEUE.to_owned()))
-        .interval(config.poll_every);
-    let backend = PostgresStorage::<RouteJob>::new(&pool)
-        .with_config(queue_config)
-        .poll_with_strategy(strategy);
-    let worker = WorkerBuilder::new(format!("{}-route", config.name))
-        .backend(backend)
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+        Ok::<(), std::io::Error>(())
+    };
+    let route_worker = WorkerBuilder::new(format!("{}-route", config.name))
+        .backend(
+            PostgresStorage::<RouteJob>::new(&pool)
+                .with_config(
+                    Config::default()
+                        .queue(ROUTE_QUEUE)
+                        .batch_size(config.concurrency.max(1) * 2)
+                        .heartbeat_interval(config.heartbeat)
+                        .missed_heartbeats(config.missed_heartbeats),
+                )
+                .poll_with_strategy(
+                    apalis_core::backend::ext::poll_strategy::Strategy::new()
+                        .stream(Pubsub::new(pool.clone(), ROUTE_QUEUE.to_owned()))
+                        .interval(config.poll_every),
+                ),
+        )
         .data(store.clone())
         .concurrency(config.concurrency.max(1))
         .build(route);
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let route_run = route_worker.run_until(stopped(stop_rx.clone()));
+    let mail_run = {
+        let rx = stop_rx.clone();
+        let config = config.clone();
+        let pool = pool.clone();
+        async move {
+            let Some(deps) = mail_deps else { return Ok(()) };
+            WorkerBuilder::new(format!("{}-mail", config.name))
+                .backend(
+                    PostgresStorage::<MailJob>::new(&pool)
+                        .with_config(
+                            Config::default()
+                                .queue(MAIL_QUEUE)
+                                .batch_size(config.concurrency.max(1) * 2)
+                                .heartbeat_interval(config.heartbeat)
+                                .missed_heartbeats(config.missed_heartbeats),
+                        )
+                        .poll_with_strategy(
+                            apalis_core::backend::ext::poll_strategy::Strategy::new()
+                                .stream(Pubsub::new(pool.clone(), MAIL_QUEUE.to_owned()))
+                                .interval(config.poll_every),
+                        ),
+                )
+                .data(deps)
+                .concurrency(config.concurrency.max(1))
+                .build(mail)
+                .run_until(stopped(rx))
+                .await
+        }
+    };
     let sweeper = tokio::spawn(sweep::run(store, config.sweep_every, stop_rx));
-    let result = worker
-        .run_until(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-            Ok::<(), std::io::Error>(())
-        })
-        .await;
+    let trigger = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let (r, m, ()) = tokio::join!(route_run, mail_run, trigger);
     let _ = sweeper.await;
-    result
+    r.and(m)
 }

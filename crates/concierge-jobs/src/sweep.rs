@@ -10,6 +10,7 @@ use concierge_store::Store;
 pub async fn sweep_once(store: &Store) -> Result<(usize, usize), concierge_store::StoreError> {
     let breached = store.mark_sla_breaches().await?;
     let requeued = store.requeue_waiting().await?;
+    store.requeue_due_mail().await?;
     Ok((breached, requeued))
 }
 
@@ -18,6 +19,9 @@ pub(crate) async fn run(
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    if *stop.borrow() {
+        return;
+    }
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

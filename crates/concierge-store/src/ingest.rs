@@ -8,7 +8,8 @@ use concierge_core::ticket::{TicketReference, TicketStatus};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::queue::push_route_jobs;
+use crate::outbox::mark_bounced;
+use crate::queue::{MailJob, push_mail_jobs, push_route_jobs};
 use crate::{Store, StoreError};
 
 /// Which door a message came in by.
@@ -102,6 +103,10 @@ pub struct NewInbound {
     pub route: bool,
     /// Minutes until the first response is due, for a new ticket.
     pub first_response_minutes: i64,
+    /// Acknowledge a new ticket (only cases people opened).
+    pub acknowledge: bool,
+    /// For a delivery report: the Message-IDs of our mail it reports on.
+    pub bounce_of: Vec<String>,
 }
 
 /// What ingest did with a message.
@@ -292,6 +297,9 @@ impl Store {
                 if m.route {
                     push_route_jobs(&mut tx, &[ticket_id]).await?;
                 }
+                if m.acknowledge {
+                    push_mail_jobs(&mut tx, &[MailJob::Ack { ticket_id }], None).await?;
+                }
                 IngestOutcome::Created {
                     ticket_id,
                     reference,
@@ -366,6 +374,13 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
+        if !m.bounce_of.is_empty() {
+            let detail = format!(
+                "bounced: {}",
+                m.subject.chars().take(200).collect::<String>()
+            );
+            mark_bounced(&mut tx, &m.bounce_of, &detail).await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     }

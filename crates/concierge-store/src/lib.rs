@@ -4,8 +4,10 @@
 //! are checked at compile time (`.sqlx/` holds the offline data).
 
 mod changes;
+mod compose_facts;
 mod error;
 mod ingest;
+mod outbox;
 mod queue;
 mod resources;
 mod routing;
@@ -20,9 +22,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 pub use changes::{CaseChange, ChangeError};
+pub use compose_facts::{AckFacts, AssignedFacts};
 pub use error::StoreError;
 pub use ingest::{InboundSource, IngestOutcome, NewAttachment, NewInbound};
-pub use queue::{ROUTE_QUEUE, RouteJob};
+pub use outbox::{Claimed, DeliveryView, NewMail, ReplyFacts, enqueue_mail};
+pub use queue::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob};
 pub use resources::{Resource, ResourceCountry, ResourceImport};
 pub use routing::RouteOutcome;
 pub use tickets::{

@@ -17,6 +17,63 @@ pub struct RouteJob {
     pub ticket_id: Uuid,
 }
 
+/// apalis queue of mail work: composing (ack, notifications) and sending.
+pub const MAIL_QUEUE: &str = "concierge.mail";
+
+/// Mail work. Every variant is idempotent.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MailJob {
+    /// Acknowledge a new case to its requester.
+    Ack {
+        /// The ticket.
+        ticket_id: Uuid,
+    },
+    /// Tell a caseworker a case was assigned to them (no content).
+    Assigned {
+        /// The assignment.
+        assignment_id: Uuid,
+    },
+    /// Send an outbox row.
+    Send {
+        /// The row.
+        outbox_id: Uuid,
+    },
+}
+
+/// Pushes mail jobs through `conn`, optionally delayed by `delay_secs`.
+pub(crate) async fn push_mail_jobs(
+    conn: &mut sqlx::PgConnection,
+    jobs: &[MailJob],
+    delay_secs: Option<i64>,
+) -> Result<(), StoreError> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let tasks = jobs
+        .iter()
+        .map(|job| {
+            let bytes = serde_json::to_vec(job)
+                .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+            let mut b = TaskBuilder::new(bytes).max_attempts(10);
+            if let Some(d) = delay_secs {
+                b = b.run_after(std::time::Duration::from_secs(d.max(0) as u64));
+            }
+            Ok(b.build())
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    apalis_postgres::queries::push_tasks(conn, MAIL_QUEUE, tasks)
+        .await
+        .map_err(queue_error)
+}
+
+fn queue_error(e: apalis_postgres::Error) -> StoreError {
+    match e {
+        apalis_postgres::Error::Database(db) => StoreError::from(db),
+        other => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
+    }
+}
+
 /// Pushes route jobs for `tickets` through `conn` (a transaction).
 pub(crate) async fn push_route_jobs(
     conn: &mut sqlx::PgConnection,
@@ -35,8 +92,5 @@ pub(crate) async fn push_route_jobs(
         .collect::<Result<Vec<_>, StoreError>>()?;
     apalis_postgres::queries::push_tasks(conn, ROUTE_QUEUE, tasks)
         .await
-        .map_err(|e| match e {
-            apalis_postgres::Error::Database(db) => StoreError::from(db),
-            other => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
-        })
+        .map_err(queue_error)
 }

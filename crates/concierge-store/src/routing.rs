@@ -7,7 +7,7 @@ use concierge_core::routing::{Case, Decision, Volunteer, choose, tier_candidates
 use concierge_core::ticket::TicketStatus;
 use uuid::Uuid;
 
-use crate::queue::push_route_jobs;
+use crate::queue::{MailJob, push_mail_jobs, push_route_jobs};
 use crate::{Store, StoreError};
 
 /// What routing did with a case.
@@ -146,10 +146,11 @@ impl Store {
                 )
                 .execute(&mut *tx)
                 .await?;
+                let assignment_id = Uuid::new_v4();
                 sqlx::query!(
                     "INSERT INTO assignments (id, ticket_id, volunteer_id, reason, assigned_by)
                      VALUES ($1, $2, $3, $4, 'routing')",
-                    Uuid::new_v4(),
+                    assignment_id,
                     ticket_id,
                     volunteer,
                     reason
@@ -162,6 +163,8 @@ impl Store {
                 )
                 .execute(&mut *tx)
                 .await?;
+                // The caseworker hears of it by mail (reference only).
+                push_mail_jobs(&mut tx, &[MailJob::Assigned { assignment_id }], None).await?;
                 RouteOutcome::Assigned {
                     volunteer_id: volunteer,
                     reason,

@@ -164,6 +164,9 @@ pub struct TicketDetail {
     pub ticket: TicketSummary,
     /// Assignment history, oldest first.
     pub assignments: Vec<AssignmentView>,
+    /// Outgoing mail of the case (acknowledgement, replies, notices) and
+    /// how its delivery went.
+    pub deliveries: Vec<crate::DeliveryView>,
     /// Messages, oldest first.
     pub messages: Vec<MessageView>,
 }
@@ -363,7 +366,9 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
+        let deliveries = self.deliveries(ticket.id).await?;
         Ok(Some(TicketDetail {
+            deliveries,
             ticket,
             assignments,
             messages,

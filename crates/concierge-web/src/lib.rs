@@ -32,6 +32,8 @@ pub struct AppState {
     pub inbound_token: Option<Arc<str>>,
     /// First-response targets (priority changes move the due time).
     pub sla: concierge_core::routing::SlaTargets,
+    /// Composes caseworker replies into the outbox.
+    pub mailer: concierge_outbound::Mailer,
 }
 
 /// The whole HTTP application.
@@ -51,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/tickets/{reference}",
             get(api::tickets::show).patch(api::tickets::update),
+        )
+        .route(
+            "/api/v1/tickets/{reference}/replies",
+            post(api::tickets::reply),
         )
         .route(
             "/api/v1/volunteers",

@@ -143,8 +143,10 @@ pub fn classify(f: &ClassFacts<'_>) -> MessageClass {
 
 /// Whether an inbound header name is one of ours and must be stripped.
 pub fn is_internal_header(name: &str) -> bool {
-    name.len() >= INTERNAL_HEADER_PREFIX.len()
-        && name[..INTERNAL_HEADER_PREFIX.len()].eq_ignore_ascii_case(INTERNAL_HEADER_PREFIX)
+    // Compare bytes: a stranger's header name may hold multi-byte characters.
+    name.as_bytes()
+        .get(..INTERNAL_HEADER_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(INTERNAL_HEADER_PREFIX.as_bytes()))
 }
 
 #[cfg(test)]
@@ -282,5 +284,8 @@ mod tests {
         assert!(is_internal_header("x-concierge-ticket"));
         assert!(!is_internal_header("X-Conc"));
         assert!(!is_internal_header("Received"));
+        // Found by fuzzing: a multi-byte character across the prefix length.
+        assert!(!is_internal_header("X-Conciergeé"));
+        assert!(!is_internal_header("ééééééééééé"));
     }
 }

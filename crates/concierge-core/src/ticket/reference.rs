@@ -45,19 +45,11 @@ impl TicketReference {
 
     /// Finds the first `[C-XXXXXX]` tag in a subject line.
     pub fn find_in_subject(subject: &str) -> Option<Self> {
-        let mut rest = subject;
-        while let Some(start) = rest.find('[') {
-            let after = &rest[start + 1..];
-            if let Some(end) = after.find(']') {
-                if let Ok(r) = after[..end].trim().parse() {
-                    return Some(r);
-                }
-                rest = &after[end..];
-            } else {
-                break;
-            }
-        }
-        None
+        subject.match_indices('[').find_map(|(start, _)| {
+            let after = &subject[start + 1..];
+            let end = after.find(']')?;
+            after[..end].trim().parse().ok()
+        })
     }
 }
 
@@ -150,6 +142,8 @@ mod tests {
         assert_eq!(r.as_str(), "C-7K2M9X");
         assert!(TicketReference::find_in_subject("Re: [C-7K2M9] short").is_none());
         assert!(TicketReference::find_in_subject("no tag [").is_none());
+        let r = TicketReference::find_in_subject("x [y [C-7K2M9X]").unwrap();
+        assert_eq!(r.as_str(), "C-7K2M9X", "a tag after an unmatched bracket");
         assert!(TicketReference::find_in_subject("C-7K2M9X without brackets").is_none());
     }
 }

@@ -191,17 +191,36 @@ fn clean_text(s: &str) -> String {
 }
 
 /// Parses a raw message.
+///
+/// mail-parser is defensive but has debug assertions that hostile MIME can
+/// trip (found by fuzzing). A parser failure must never lose mail: a panic
+/// degrades to an "unparseable" message whose text is the raw bytes, and the
+/// caller keeps the raw message as always.
 pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
+    match std::panic::catch_unwind(|| parse_inner(raw, limits)) {
+        Ok(parsed) => Ok(parsed),
+        Err(_) => {
+            let text = String::from_utf8_lossy(raw);
+            Ok(ParsedMail {
+                subject: "(message could not be parsed)".into(),
+                text: clean_text(truncate(&text, limits.max_text_bytes)),
+                ..Default::default()
+            })
+        }
+    }
+}
+
+fn parse_inner(raw: &[u8], limits: &Limits) -> ParsedMail {
     let Some(m) = MessageParser::default().parse(raw) else {
         // No header block at all: keep the bytes as the text.
         let text = String::from_utf8_lossy(raw);
-        return Ok(ParsedMail {
-            text: truncate(&text, limits.max_text_bytes).to_owned(),
+        return ParsedMail {
+            text: clean_text(truncate(&text, limits.max_text_bytes)),
             ..Default::default()
-        });
+        };
     };
 
     let (from, from_name) = match m.from().and_then(|a| a.first()) {
@@ -333,7 +352,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
         })
         .collect();
 
-    Ok(ParsedMail {
+    ParsedMail {
         message_id: m.message_id().and_then(normalize_message_id),
         in_reply_to: ids(m.in_reply_to()),
         references: ids(m.references()),
@@ -359,7 +378,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
         attachments_dropped: dropped,
         headers,
         machine,
-    })
+    }
 }
 
 /// Re-reads a part's file name from its raw headers when mail-parser's

@@ -149,3 +149,19 @@ fn hostile_inputs_are_bounded() {
     let m = parse(&raw, &limits).unwrap();
     assert!(m.subject.contains("bad"));
 }
+
+#[test]
+fn fuzz_regressions_never_panic() {
+    // Found by cargo-fuzz (fuzz/): see tests/regressions/.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let _ = parse(&raw, &Limits::default());
+        n += 1;
+    }
+    assert!(n >= 3);
+    // A multi-byte header name across our internal prefix's length.
+    let m = p("X-Concierge\u{e9}: x\r\nFrom: a@b.org\r\n\r\nbody\r\n");
+    assert!(m.from.is_some());
+}

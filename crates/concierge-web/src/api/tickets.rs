@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use concierge_core::country::CountryCode;
 use concierge_core::ticket::{Priority, TicketReference, TicketStatus};
+use concierge_outbound::{OutboundError, ReplyError};
 use concierge_store::{
     CaseChange, ChangeError, Page, StoreError, TicketDetail, TicketFilter, TicketSummary,
 };
@@ -120,4 +121,45 @@ pub(crate) async fn update(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(detail))
+}
+
+/// Body of `POST /api/v1/tickets/{reference}/replies`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewReply {
+    text: String,
+    /// Shown on the thread; defaults to the API token's name.
+    author: Option<String>,
+}
+
+/// Queues a caseworker's reply (201 once it is in the outbox).
+pub(crate) async fn reply(
+    client: ApiClient,
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    Json(r): Json<NewReply>,
+) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), ApiError> {
+    let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let text = r.text.trim();
+    if text.is_empty() || text.len() > 100_000 {
+        return Err(ApiError::BadRequest("text must be 1–100000 bytes".into()));
+    }
+    let author = r.author.unwrap_or_else(|| client.name.clone());
+    let message_id = state
+        .mailer
+        .reply(&reference, &author, text)
+        .await
+        .map_err(|e| match e {
+            ReplyError::NotFound => ApiError::NotFound,
+            ReplyError::Closed | ReplyError::NoRecipient => ApiError::Conflict(e.to_string()),
+            ReplyError::Outbound(OutboundError::Store(s)) => s.into(),
+            ReplyError::Outbound(other) => {
+                tracing::error!(error = %other, "composing a reply failed");
+                ApiError::Internal
+            }
+        })?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::json!({ "message_id": message_id })),
+    ))
 }

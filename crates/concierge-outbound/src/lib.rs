@@ -1,0 +1,420 @@
+//! Outbound mail: composing acknowledgements, caseworker replies and
+//! assignment notices into outbox rows, and sending outbox rows through the
+//! relay with backoff. Storage and rendering are thin calls into
+//! `concierge-store` and `concierge-mail`; the decisions (who may get an
+//! automatic reply, threading headers) come from `concierge-core`.
+
+use std::sync::Arc;
+
+use concierge_core::country::{CountryCode, country_name};
+use concierge_core::message::{EmailAddress, MessageClass, ack_recipient};
+use concierge_core::threading::ReplyTokenKey;
+use concierge_core::ticket::TicketReference;
+use concierge_mail::outbound::{
+    AckVars, Mailbox, NotifyVars, Outgoing, Relay, ResourceVars, SendError, Templates, build,
+    new_message_id, references_for_reply, reply_address, reply_subject,
+};
+use concierge_store::{NewMail, Resource, Store, StoreError};
+use uuid::Uuid;
+
+/// Settings of outbound mail.
+#[derive(Debug, Clone)]
+pub struct OutboundConfig {
+    /// The address mail comes from (the first concierge address).
+    pub from: EmailAddress,
+    /// Display name on `From`.
+    pub from_name: String,
+    /// Our addresses: never answered automatically.
+    pub ours: Vec<EmailAddress>,
+    /// Domain of our Message-IDs and loop header.
+    pub domain: String,
+    /// Public base URL (hub pages, dashboard links), without trailing `/`.
+    pub public_url: String,
+    /// At most this many acknowledgements per requester address…
+    pub ack_max_per_requester: i64,
+    /// …per this many minutes.
+    pub ack_period_minutes: i64,
+    /// Give up after this many attempts at sending.
+    pub max_send_attempts: i32,
+    /// First retry delay in seconds; doubles per attempt, capped at 1 h.
+    pub retry_base_secs: i64,
+}
+
+/// A failure while composing or sending.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    /// Storage failed (retry).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A template failed to render.
+    #[error(transparent)]
+    Template(#[from] concierge_mail::outbound::TemplateError),
+    /// The message could not be built.
+    #[error(transparent)]
+    Build(#[from] concierge_mail::outbound::BuildError),
+}
+
+/// Why a reply was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    /// No such case.
+    #[error("no such case")]
+    NotFound,
+    /// Closed cases are final.
+    #[error("the case is closed")]
+    Closed,
+    /// The case has no address to reply to.
+    #[error("the case has no requester address to reply to")]
+    NoRecipient,
+    /// Composing or storage failed.
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+}
+
+impl From<StoreError> for ReplyError {
+    fn from(e: StoreError) -> Self {
+        Self::Outbound(e.into())
+    }
+}
+
+/// What happened to an acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckOutcome {
+    /// Queued in the outbox.
+    Queued,
+    /// Already queued before.
+    AlreadyDone,
+    /// Not sent, and why.
+    Suppressed(&'static str),
+}
+
+/// Composes and sends. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    store: Store,
+    key: ReplyTokenKey,
+    templates: Arc<Templates>,
+    config: Arc<OutboundConfig>,
+}
+
+fn resource_vars(r: &Resource) -> ResourceVars {
+    ResourceVars {
+        name: r.name.clone(),
+        phone: r.phone.clone(),
+        sms: r.sms.clone(),
+        web: r.web.clone().unwrap_or_default(),
+        chat: r.chat.clone().unwrap_or_default(),
+        hours: r.hours.clone().unwrap_or_default(),
+        description: r.description.clone().unwrap_or_default(),
+    }
+}
+
+/// Lines worth putting in front of someone who may be in crisis: crisis
+/// lines whose contact details are sourced.
+fn fit_for_ack(r: &Resource) -> bool {
+    r.kind == "crisis_line" && r.verification == "sourced"
+}
+
+impl Mailer {
+    /// Builds the mailer.
+    pub fn new(
+        store: Store,
+        key: ReplyTokenKey,
+        templates: Templates,
+        config: OutboundConfig,
+    ) -> Self {
+        Self {
+            store,
+            key,
+            templates: Arc::new(templates),
+            config: Arc::new(config),
+        }
+    }
+
+    fn sender_mailbox(&self) -> Mailbox {
+        Mailbox {
+            name: Some(self.config.from_name.clone()),
+            address: self.config.from.clone(),
+        }
+    }
+
+    /// Acknowledges a new case (idempotent: one per case).
+    pub async fn acknowledge(&self, ticket_id: Uuid) -> Result<AckOutcome, OutboundError> {
+        let Some(f) = self.store.ack_facts(ticket_id).await? else {
+            return Ok(AckOutcome::Suppressed("no such case"));
+        };
+        let class: MessageClass = f.class.parse().unwrap_or(MessageClass::Bounce);
+        let reply_to = f
+            .reply_to
+            .as_deref()
+            .and_then(|a| EmailAddress::parse(a).ok());
+        let from = f
+            .requester_email
+            .as_deref()
+            .and_then(|a| EmailAddress::parse(a).ok());
+        let Some(to) = ack_recipient(
+            class,
+            f.envelope_from.as_deref(),
+            reply_to.as_ref(),
+            from.as_ref(),
+            &self.config.ours,
+        ) else {
+            return Ok(AckOutcome::Suppressed("machine, null or own sender"));
+        };
+        // A cheap early exit; the limit is enforced when queueing.
+        let recent = self
+            .store
+            .recent_acks(to.as_str(), self.config.ack_period_minutes)
+            .await?;
+        if recent >= self.config.ack_max_per_requester {
+            tracing::info!(ticket = %ticket_id, "acknowledgement rate limit reached for this requester");
+            return Ok(AckOutcome::Suppressed("rate limit"));
+        }
+        let reference: TicketReference = f.reference.parse().map_err(|_| StoreError::NotFound)?;
+        let lang = self
+            .templates
+            .ack_language(f.language.as_deref().unwrap_or("en"))
+            .to_owned();
+        let country: Option<CountryCode> = f.country.as_deref().and_then(|c| c.parse().ok());
+        let all = self
+            .store
+            .resources_for(f.country.as_deref(), Some(&lang))
+            .await?;
+        let resources: Vec<ResourceVars> = all
+            .iter()
+            .filter(|r| !r.global && fit_for_ack(r))
+            .map(resource_vars)
+            .collect();
+        let fallback: Vec<ResourceVars> =
+            all.iter().filter(|r| r.global).map(resource_vars).collect();
+        let hub_url = match country {
+            Some(c) => format!("{}/hub/{c}?lang={lang}", self.config.public_url),
+            None => format!("{}/hub?lang={lang}", self.config.public_url),
+        };
+        let vars = AckVars {
+            reference: reference.to_string(),
+            requester_name: f.requester_name.clone().unwrap_or_default(),
+            subject: f.subject.clone(),
+            country_name: country
+                .map(|c| country_name(c).to_owned())
+                .unwrap_or_default(),
+            country_known: country.is_some(),
+            resources,
+            fallback_resources: fallback,
+            hub_url,
+        };
+        let (text, html) = self.templates.render_ack(&lang, &vars)?;
+        let message_id = new_message_id(&self.key, &reference, &self.config.domain);
+        let reply_to_addr =
+            EmailAddress::parse(&reply_address(&self.key, &reference, &self.config.from)).ok();
+        let outgoing = Outgoing {
+            from: self.sender_mailbox(),
+            reply_to: reply_to_addr,
+            to: vec![to.clone()],
+            subject: reply_subject(&f.subject, &reference),
+            text: text.clone(),
+            html: Some(html),
+            message_id: message_id.clone(),
+            in_reply_to: f.message_id.clone(),
+            references: references_for_reply(&f.references, f.message_id.as_deref()),
+            auto_submitted: Some("auto-replied"),
+            loop_domain: self.config.domain.clone(),
+        };
+        let raw = build(&outgoing)?;
+        let queued = self
+            .store
+            .enqueue_ack_limited(
+                &NewMail {
+                    ticket_id: Some(ticket_id),
+                    kind: "ack".into(),
+                    cause: format!("ack:{ticket_id}"),
+                    message_id,
+                    // RFC 3834: automatic replies go out with the null sender.
+                    envelope_from: String::new(),
+                    recipients: vec![to.to_string()],
+                    subject: outgoing.subject.clone(),
+                    raw,
+                    requester_email: Some(to.to_string()),
+                    thread_text: Some(text),
+                    thread_from: Some(self.config.from.to_string()),
+                    thread_author: Some("Concierge (automatic acknowledgement)".into()),
+                    in_reply_to: f.message_id,
+                },
+                to.as_str(),
+                self.config.ack_max_per_requester,
+                self.config.ack_period_minutes,
+            )
+            .await?;
+        Ok(match queued {
+            None => AckOutcome::Suppressed("rate limit"),
+            Some(true) => AckOutcome::Queued,
+            Some(false) => AckOutcome::AlreadyDone,
+        })
+    }
+
+    /// Sends a caseworker's reply to the requester, threaded on their latest
+    /// message and carrying the case's reply token.
+    pub async fn reply(
+        &self,
+        reference: &TicketReference,
+        author: &str,
+        text: &str,
+    ) -> Result<String, ReplyError> {
+        let f = self
+            .store
+            .reply_facts(reference.as_str())
+            .await?
+            .ok_or(ReplyError::NotFound)?;
+        if f.status == "closed" {
+            return Err(ReplyError::Closed);
+        }
+        let to = f
+            .last_reply_to
+            .as_deref()
+            .or(f.requester_email.as_deref())
+            .and_then(|a| EmailAddress::parse(a).ok())
+            .ok_or(ReplyError::NoRecipient)?;
+        let message_id = new_message_id(&self.key, reference, &self.config.domain);
+        let subject = reply_subject(&f.subject, reference);
+        let raw = build(&Outgoing {
+            from: self.sender_mailbox(),
+            reply_to: EmailAddress::parse(&reply_address(&self.key, reference, &self.config.from))
+                .ok(),
+            to: vec![to.clone()],
+            subject: subject.clone(),
+            text: text.to_owned(),
+            html: None,
+            message_id: message_id.clone(),
+            in_reply_to: f.last_message_id.clone(),
+            references: references_for_reply(&f.last_references, f.last_message_id.as_deref()),
+            auto_submitted: None,
+            loop_domain: self.config.domain.clone(),
+        })
+        .map_err(OutboundError::from)?;
+        self.store
+            .record_reply(&NewMail {
+                ticket_id: Some(f.ticket_id),
+                kind: "reply".into(),
+                cause: format!("reply:{}", Uuid::new_v4()),
+                message_id: message_id.clone(),
+                envelope_from: self.config.from.to_string(),
+                recipients: vec![to.to_string()],
+                subject,
+                raw,
+                requester_email: None,
+                thread_text: Some(text.to_owned()),
+                thread_from: Some(self.config.from.to_string()),
+                thread_author: Some(author.to_owned()),
+                in_reply_to: f.last_message_id,
+            })
+            .await?;
+        Ok(message_id)
+    }
+
+    /// Tells a caseworker a case is theirs: reference and link, never content.
+    pub async fn notify_assigned(&self, assignment_id: Uuid) -> Result<bool, OutboundError> {
+        let Some(f) = self.store.assigned_facts(assignment_id).await? else {
+            return Ok(false);
+        };
+        if !f.live {
+            return Ok(false);
+        }
+        let Ok(to) = EmailAddress::parse(&f.volunteer_email) else {
+            return Ok(false);
+        };
+        let vars = NotifyVars {
+            caseworker_name: f.volunteer_name.clone(),
+            reference: f.reference.clone(),
+            country: f.country.clone().unwrap_or_else(|| "unknown".into()),
+            language: f.language.clone().unwrap_or_else(|| "unknown".into()),
+            priority: f.priority.clone(),
+            urgent: f.priority == "urgent",
+            case_url: format!("{}/cases/{}", self.config.public_url, f.reference),
+        };
+        let (text, subject) = self.templates.render_notify_assigned(&vars)?;
+        let reference: TicketReference = f.reference.parse().map_err(|_| StoreError::NotFound)?;
+        let message_id = new_message_id(&self.key, &reference, &self.config.domain);
+        let raw = build(&Outgoing {
+            from: self.sender_mailbox(),
+            reply_to: None,
+            to: vec![to.clone()],
+            subject: subject.clone(),
+            text,
+            html: None,
+            message_id: message_id.clone(),
+            in_reply_to: None,
+            references: Vec::new(),
+            auto_submitted: Some("auto-generated"),
+            loop_domain: self.config.domain.clone(),
+        })?;
+        Ok(self
+            .store
+            .enqueue_mail(&NewMail {
+                ticket_id: Some(f.ticket_id),
+                kind: "notify_assigned".into(),
+                cause: format!("assigned:{assignment_id}"),
+                message_id,
+                envelope_from: String::new(),
+                recipients: vec![to.to_string()],
+                subject,
+                raw,
+                requester_email: None,
+                thread_text: None,
+                thread_from: None,
+                thread_author: None,
+                in_reply_to: None,
+            })
+            .await?)
+    }
+
+    /// Sends one outbox row. Temporary failures are retried with a growing
+    /// delay (30 s, 1 min, 2 min … capped at 1 h) up to
+    /// `max_send_attempts`; permanent ones are recorded on the case.
+    pub async fn send(&self, relay: &Relay, outbox_id: Uuid) -> Result<(), OutboundError> {
+        let Some(row) = self.store.claim_mail(outbox_id).await? else {
+            return Ok(());
+        };
+        match relay
+            .send_raw(&row.envelope_from, &row.recipients, &row.raw)
+            .await
+        {
+            Ok(()) => {
+                self.store.mark_sent(row.id).await?;
+                tracing::info!(outbox = %row.id, "mail handed to the relay");
+            }
+            Err(SendError::Temporary(e)) if row.attempts < self.config.max_send_attempts => {
+                let delay = backoff_secs(row.attempts, self.config.retry_base_secs);
+                tracing::warn!(outbox = %row.id, attempt = row.attempts, delay, error = %e, "relay failed; will retry");
+                self.store.mark_retry(row.id, &e, delay).await?;
+            }
+            Err(e) => {
+                tracing::warn!(outbox = %row.id, error = %e, "mail could not be delivered");
+                self.store.mark_failed(row.id, &e.to_string()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seconds to wait after the `attempt`-th failure: `base`, doubling, at
+/// most an hour.
+pub fn backoff_secs(attempt: i32, base: i64) -> i64 {
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    (base.max(1).saturating_mul(2_i64.saturating_pow(exp))).min(3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_secs;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_secs(1, 30), 30);
+        assert_eq!(backoff_secs(2, 30), 60);
+        assert_eq!(backoff_secs(3, 30), 120);
+        assert_eq!(backoff_secs(8, 30), 3600);
+        assert_eq!(backoff_secs(1000, 30), 3600);
+        assert_eq!(backoff_secs(0, 30), 30);
+        assert_eq!(backoff_secs(3, 1), 4);
+    }
+}

@@ -81,7 +81,67 @@ const PEOPLE: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Loads the demo requests when the database has no tickets yet.
+/// Demo caseworkers: (email, name, countries, languages, capacity).
+type DemoVolunteer = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    i32,
+);
+const VOLUNTEERS: &[DemoVolunteer] = &[
+    (
+        "lucia@volunteers.example.org",
+        "Lúcia Ferreira",
+        &["BR", "PT"],
+        &["pt", "en", "es"],
+        6,
+    ),
+    (
+        "hans@volunteers.example.org",
+        "Hans Weber",
+        &["DE", "AT", "CH"],
+        &["de", "en"],
+        5,
+    ),
+    (
+        "claire@volunteers.example.org",
+        "Claire Dubois",
+        &["FR", "BE"],
+        &["fr", "en"],
+        5,
+    ),
+    (
+        "marta@volunteers.example.org",
+        "Marta López",
+        &["ES", "MX", "AR"],
+        &["es", "en"],
+        6,
+    ),
+    (
+        "kate@volunteers.example.org",
+        "Kate O'Brien",
+        &["US", "CA", "GB", "IE", "AU", "NZ"],
+        &["en"],
+        8,
+    ),
+    (
+        "haruki@volunteers.example.org",
+        "Haruki Sato",
+        &["JP"],
+        &["ja", "en"],
+        4,
+    ),
+    (
+        "nora@volunteers.example.org",
+        "Nora Lind",
+        &["*"],
+        &["en", "sv", "nl", "it"],
+        10,
+    ),
+];
+
+/// Loads demo caseworkers and requests when the database has no tickets yet.
 pub async fn load(inbound: &Inbound) -> Result<()> {
     let (tickets, _) = inbound.store().counts().await?;
     if tickets > 0 {
@@ -90,6 +150,16 @@ pub async fn load(inbound: &Inbound) -> Result<()> {
             "database already has tickets; demo data not loaded"
         );
         return Ok(());
+    }
+    if inbound.store().list_volunteers().await?.is_empty() {
+        for (email, name, countries, languages, capacity) in VOLUNTEERS {
+            let c: Vec<String> = countries.iter().map(|s| (*s).to_owned()).collect();
+            let l: Vec<String> = languages.iter().map(|s| (*s).to_owned()).collect();
+            inbound
+                .store()
+                .add_volunteer(email, name, &c, &l, *capacity)
+                .await?;
+        }
     }
     let mut n = 0;
     for (i, (name, address, subject, body)) in PEOPLE.iter().enumerate() {
@@ -113,4 +183,45 @@ pub async fn load(inbound: &Inbound) -> Result<()> {
     }
     tracing::info!(messages = n, "demo data loaded");
     Ok(())
+}
+
+/// A local SMTP sink standing in for the outbound relay in the demo: every
+/// mail Concierge sends is written to `dir` as an `.eml` file, so people
+/// trying the service can read the acknowledgements and notices.
+pub async fn start_mail_sink(dir: std::path::PathBuf) -> Result<std::net::SocketAddr> {
+    struct FileSink(std::path::PathBuf);
+    impl concierge_smtp::MessageSink for FileSink {
+        fn accepts_recipient(&self, _rcpt: &str) -> bool {
+            true
+        }
+        async fn deliver(&self, envelope: concierge_smtp::Envelope) -> concierge_smtp::Delivery {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let to = envelope
+                .rcpt_to
+                .first()
+                .cloned()
+                .unwrap_or_default()
+                .replace(['/', '\\'], "_");
+            let path = self.0.join(format!("{stamp}-{to}.eml"));
+            match tokio::fs::write(&path, &envelope.data).await {
+                Ok(()) => concierge_smtp::Delivery::Accepted {
+                    id: stamp.to_string(),
+                },
+                Err(e) => concierge_smtp::Delivery::TempFail(format!("cannot write: {e}")),
+            }
+        }
+    }
+    tokio::fs::create_dir_all(&dir).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(concierge_smtp::serve(
+        listener,
+        concierge_smtp::SmtpConfig::default(),
+        std::sync::Arc::new(FileSink(dir)),
+        std::future::pending::<()>(),
+    ));
+    Ok(addr)
 }

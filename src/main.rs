@@ -366,6 +366,15 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
     let (store, mut embedded) = database(&mut settings)?;
     store.migrate().await.context("migrating the database")?;
     concierge::hub::import_on_start(&store, &settings.hub.file).await;
+    if demo && settings.mail.outbound_url.is_empty() {
+        let dir = settings.embedded.data_dir.parent().map_or_else(
+            || std::path::PathBuf::from(".concierge/sent-mail"),
+            |p| p.join("sent-mail"),
+        );
+        let addr = concierge::demo::start_mail_sink(dir.clone()).await?;
+        settings.mail.outbound_url = format!("smtp://{addr}");
+        println!("Demo: outgoing mail is written to {}", dir.display());
+    }
     let inbound = app::inbound(&settings, &store).await?;
     if demo {
         concierge::demo::load(&inbound).await?;

@@ -9,7 +9,7 @@
 use std::sync::LazyLock;
 
 use concierge_core::country::{CountryCode, Evidence, analyze_country, detect_language};
-use concierge_mail::inbound::{Limits, parse};
+use concierge_mail::inbound::{Limits, parse, truncate};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common/known_bugs.rs"]
@@ -19,24 +19,12 @@ static LIMITS: LazyLock<Limits> = LazyLock::new(Limits::default);
 static PREVIOUS: LazyLock<[Option<CountryCode>; 3]> =
     LazyLock::new(|| [None, "BR".parse().ok(), "DE".parse().ok()]);
 
-/// `concierge_inbound::head`: the first `max` bytes, cut at a char boundary.
-fn head(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 fuzz_target!(|raw: &[u8]| {
     let Some(Ok(parsed)) = known_bugs::skip(|| parse(raw, &LIMITS)) else {
         return;
     };
     let previous_country = PREVIOUS[raw.len() % 3];
-    let sample = head(&parsed.text, 20_000);
+    let sample = truncate(&parsed.text, 20_000);
     let inference = analyze_country(&Evidence {
         subject: &parsed.subject,
         text: sample,
@@ -57,6 +45,6 @@ fuzz_target!(|raw: &[u8]| {
         let _ = i.is_contradicted();
         let _ = i.alternatives().count();
     }
-    let language = detect_language(&format!("{}\n{}", parsed.subject, head(sample, 4_000)));
+    let language = detect_language(&format!("{}\n{}", parsed.subject, truncate(sample, 4_000)));
     let _ = language.map(|l| l.as_str().to_owned());
 });

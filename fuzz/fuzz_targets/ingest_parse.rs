@@ -9,9 +9,9 @@
 
 use std::sync::LazyLock;
 
-use concierge_core::message::{ClassFacts, EmailAddress, MessageClass, classify};
+use concierge_core::message::{EmailAddress, MessageClass, classify};
 use concierge_core::threading::{
-    MAX_MESSAGE_ID_LEN, MAX_THREAD_IDS, ReplyTokenKey, ThreadFacts, dedupe_key, message_id_domain,
+    MAX_MESSAGE_ID_LEN, MAX_THREAD_IDS, ReplyTokenKey, ThreadFacts, dedupe_key,
     plan,
 };
 use concierge_mail::inbound::{Limits, ParseError, parse};
@@ -94,22 +94,7 @@ fuzz_target!(|raw: &[u8]| {
     }
 
     // --- Inbound::prepare, minus storage -----------------------------------
-    let envelope_from: Option<String> = None;
-    let return_path = envelope_from.or_else(|| parsed.machine.return_path.clone());
-    let class = classify(&ClassFacts {
-        auto_submitted: parsed.machine.auto_submitted.as_deref(),
-        x_autoreply: parsed.machine.x_autoreply,
-        x_auto_response_suppress: parsed.machine.x_auto_response_suppress,
-        precedence: parsed.machine.precedence.as_deref(),
-        list_id: parsed.machine.list_id,
-        content_type: parsed.machine.content_type.as_deref(),
-        report_type: parsed.machine.report_type.as_deref(),
-        return_path: return_path.as_deref(),
-        from: parsed.from.as_ref(),
-        has_loop_header: parsed.machine.has_loop_header,
-        message_id_domain: parsed.message_id.as_deref().and_then(message_id_domain),
-        own_domains: &OWN_DOMAINS,
-    });
+    let class = classify(&parsed.class_facts(None, &OWN_DOMAINS));
     let _ = class.as_str();
 
     let mut recipients: Vec<EmailAddress> = ENVELOPE_TO.clone();

@@ -4,11 +4,11 @@
 //! one transaction. A caller acknowledges only after `ingest` returns `Ok`.
 
 use concierge_core::country::{CountryCode, Evidence, analyze_country, detect_language};
-use concierge_core::message::{ClassFacts, EmailAddress, MessageClass, classify};
+use concierge_core::message::{EmailAddress, MessageClass, classify};
 use concierge_core::routing::SlaTargets;
-use concierge_core::threading::{ReplyTokenKey, ThreadFacts, dedupe_key, message_id_domain, plan};
+use concierge_core::threading::{ReplyTokenKey, ThreadFacts, dedupe_key, plan};
 use concierge_core::ticket::Priority;
-use concierge_mail::inbound::{Limits, ParseError, ParsedMail, parse};
+use concierge_mail::inbound::{Limits, ParseError, ParsedMail, parse, truncate};
 use concierge_store::{InboundSource, IngestOutcome, NewAttachment, NewInbound, Store, StoreError};
 
 /// A message as it arrived at one of the doors.
@@ -146,24 +146,8 @@ impl Inbound {
         parsed: ParsedMail,
         previous_country: Option<CountryCode>,
     ) -> NewInbound {
-        let return_path = d
-            .envelope_from
-            .clone()
-            .or_else(|| parsed.machine.return_path.clone());
-        let class = classify(&ClassFacts {
-            auto_submitted: parsed.machine.auto_submitted.as_deref(),
-            x_autoreply: parsed.machine.x_autoreply,
-            x_auto_response_suppress: parsed.machine.x_auto_response_suppress,
-            precedence: parsed.machine.precedence.as_deref(),
-            list_id: parsed.machine.list_id,
-            content_type: parsed.machine.content_type.as_deref(),
-            report_type: parsed.machine.report_type.as_deref(),
-            return_path: return_path.as_deref(),
-            from: parsed.from.as_ref(),
-            has_loop_header: parsed.machine.has_loop_header,
-            message_id_domain: parsed.message_id.as_deref().and_then(message_id_domain),
-            own_domains: &self.config.own_domains,
-        });
+        let class =
+            classify(&parsed.class_facts(d.envelope_from.as_deref(), &self.config.own_domains));
 
         let mut recipients: Vec<EmailAddress> = d
             .envelope_to
@@ -196,7 +180,7 @@ impl Inbound {
         );
         // Inference reads the start of the text: where people say who and
         // where they are; bounded so hostile bodies cost little.
-        let sample = head(&parsed.text, 20_000);
+        let sample = truncate(&parsed.text, 20_000);
         let inference = analyze_country(&Evidence {
             subject: &parsed.subject,
             text: sample,
@@ -224,7 +208,7 @@ impl Inbound {
             ),
             None => (None, None),
         };
-        let language = detect_language(&format!("{}\n{}", parsed.subject, head(sample, 4_000)))
+        let language = detect_language(&format!("{}\n{}", parsed.subject, truncate(sample, 4_000)))
             .map(|l| l.as_str().to_owned());
         NewInbound {
             country,
@@ -271,16 +255,4 @@ impl Inbound {
             raw: d.raw,
         }
     }
-}
-
-/// The first `max` bytes of `s`, cut at a character boundary.
-fn head(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }

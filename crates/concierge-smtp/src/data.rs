@@ -1,8 +1,12 @@
 //! Socket-free decoder for the DATA phase: finds the end-of-data marker,
 //! undoes dot-stuffing and enforces the message size limit.
 //!
-//! Lines may end in CRLF or a bare LF; the message bytes are otherwise kept
-//! exactly as sent. Input may be fed in arbitrary pieces.
+//! The message bytes are kept exactly as sent. Only `CRLF . CRLF` ends the
+//! data: a bare LF never starts a line for the end-of-data marker or for
+//! dot-unstuffing, so `LF . LF` or `LF . CRLF` inside a message cannot end
+//! it early and smuggle a second message past an upstream relay (the SMTP
+//! smuggling attacks of 2023, CVE-2023-51764 and kin). Input may be fed in
+//! arbitrary pieces.
 
 /// Where the decoder is within the current line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,8 @@ pub struct DataDecoder {
     oversized: bool,
     state: State,
     done: bool,
+    /// The last byte seen inside a line was CR (across `feed` calls).
+    prev_cr: bool,
 }
 
 impl DataDecoder {
@@ -48,6 +54,7 @@ impl DataDecoder {
             oversized: false,
             state: State::LineStart,
             done: false,
+            prev_cr: false,
         }
     }
 
@@ -60,11 +67,15 @@ impl DataDecoder {
             match self.state {
                 State::Mid => match input[i..].iter().position(|&b| b == b'\n') {
                     Some(p) => {
+                        let crlf = if p > 0 { input[i + p - 1] == b'\r' } else { self.prev_cr };
                         self.emit(&input[i..=i + p]);
                         i += p + 1;
-                        self.state = State::LineStart;
+                        self.prev_cr = false;
+                        // Only CRLF ends a line; after a bare LF we stay mid-line.
+                        self.state = if crlf { State::LineStart } else { State::Mid };
                     }
                     None => {
+                        self.prev_cr = input.last() == Some(&b'\r');
                         self.emit(&input[i..]);
                         i = input.len();
                     }
@@ -78,9 +89,10 @@ impl DataDecoder {
                     }
                 }
                 State::Dot => match input[i] {
+                    // `.` LF is not the end marker: keep the line as data.
                     b'\n' => {
-                        self.done = true;
-                        i += 1;
+                        self.emit(b".");
+                        self.state = State::Mid;
                     }
                     b'\r' => {
                         self.state = State::DotCr;
@@ -117,7 +129,7 @@ impl DataDecoder {
         }
     }
 
-    /// True once the end-of-data line (`.` CRLF or `.` LF) has been consumed.
+    /// True once the end-of-data line (`.` CRLF after CRLF) has been consumed.
     pub fn is_done(&self) -> bool {
         self.done
     }
@@ -166,11 +178,22 @@ mod tests {
     }
 
     #[test]
-    fn bare_lf_message() {
-        let (data, n, done) = decode(b"a\nb\n.\n", 1000);
+    fn bare_lf_never_ends_the_data() {
+        // SMTP smuggling: neither LF.LF nor LF.CRLF may end the message.
+        let (_, _, done) = decode(b"a\nb\n.\n", 1000);
+        assert!(!done);
+        let (_, _, done) = decode(b"a\r\nb\n.\r\nMAIL FROM:<x@y>\r\n", 1000);
+        assert!(!done);
+        let input = b"a\nb\n.\nMAIL FROM:<evil@x>\n\r\n.\r\nNEXT";
+        let (data, n, done) = decode(input, 1000);
         assert!(done);
-        assert_eq!(n, 6);
-        assert_eq!(data.unwrap(), b"a\nb\n");
+        assert_eq!(&input[n..], b"NEXT");
+        assert_eq!(data.unwrap(), b"a\nb\n.\nMAIL FROM:<evil@x>\n\r\n");
+        // Split across feeds at the CR.
+        let mut d = DataDecoder::new(1000);
+        d.feed(b"x\r");
+        d.feed(b"\n.\r\n");
+        assert!(d.is_done());
     }
 
     #[test]

@@ -9,8 +9,8 @@ mod filename;
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use concierge_core::message::{EmailAddress, is_internal_header};
-use concierge_core::threading::normalize_message_id;
+use concierge_core::message::{ClassFacts, EmailAddress, is_internal_header};
+use concierge_core::threading::{message_id_domain, normalize_message_id};
 use mail_parser::{Address, HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 
 pub use filename::{rfc2231_param, safe_filename};
@@ -132,7 +132,33 @@ pub struct ParsedMail {
     pub machine: MachineHeaders,
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+impl ParsedMail {
+    /// The classifier's view of this message. `return_path` is the SMTP
+    /// envelope sender when known (it beats the `Return-Path` header).
+    pub fn class_facts<'a>(
+        &'a self,
+        return_path: Option<&'a str>,
+        own_domains: &'a [String],
+    ) -> ClassFacts<'a> {
+        ClassFacts {
+            auto_submitted: self.machine.auto_submitted.as_deref(),
+            x_autoreply: self.machine.x_autoreply,
+            x_auto_response_suppress: self.machine.x_auto_response_suppress,
+            precedence: self.machine.precedence.as_deref(),
+            list_id: self.machine.list_id,
+            content_type: self.machine.content_type.as_deref(),
+            report_type: self.machine.report_type.as_deref(),
+            return_path: return_path.or(self.machine.return_path.as_deref()),
+            from: self.from.as_ref(),
+            has_loop_header: self.machine.has_loop_header,
+            message_id_domain: self.message_id.as_deref().and_then(message_id_domain),
+            own_domains,
+        }
+    }
+}
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -64,6 +64,11 @@ enum Cmd {
         #[command(subcommand)]
         command: VolunteerCmd,
     },
+    /// Manage dashboard users (admins, coordinators, caseworkers).
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -301,6 +306,111 @@ async fn volunteer(store: &Store, command: VolunteerCmd) -> Result<()> {
 }
 
 #[derive(Subcommand)]
+enum UserCmd {
+    /// Add a dashboard user. The password is the first line of standard
+    /// input (pipe it in: `printf '%s\n' "$PW" | concierge user add ...`).
+    Add {
+        /// Login address.
+        #[arg(long)]
+        email: String,
+        /// admin, coordinator or caseworker.
+        #[arg(long)]
+        role: concierge_access::Role,
+        /// Display name [default: the volunteer's, else empty].
+        #[arg(long)]
+        name: Option<String>,
+        /// The volunteer record (by address) of a caseworker.
+        #[arg(long, value_name = "EMAIL")]
+        volunteer: Option<String>,
+    },
+    /// Disable a user and end their sessions at once.
+    Disable {
+        /// The user's address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+async fn user(store: &Store, command: UserCmd) -> Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    match command {
+        UserCmd::Add {
+            email,
+            role,
+            name,
+            volunteer,
+        } => {
+            let email = concierge_core::message::EmailAddress::parse(&email)
+                .map_err(|_| anyhow::anyhow!("{email:?} is not an e-mail address"))?;
+            let volunteer_id = match &volunteer {
+                Some(v) => Some(
+                    store
+                        .volunteer_id_by_email(v)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no volunteer with address {v}"))?,
+                ),
+                None => None,
+            };
+            anyhow::ensure!(
+                role != concierge_access::Role::Caseworker || volunteer_id.is_some(),
+                "a caseworker needs --volunteer EMAIL (their volunteer record)"
+            );
+            let stdin = std::io::stdin();
+            anyhow::ensure!(
+                !stdin.is_terminal(),
+                "no invitation flow yet: pipe the password in on standard input"
+            );
+            let mut line = String::new();
+            stdin.lock().read_line(&mut line)?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            let hash = concierge_access::hash_password(password)?;
+            let name = match (name, &volunteer) {
+                (Some(n), _) => n,
+                (None, Some(v)) => store
+                    .list_volunteers()
+                    .await?
+                    .into_iter()
+                    .find(|x| x.email.eq_ignore_ascii_case(v))
+                    .map(|x| x.name)
+                    .unwrap_or_default(),
+                (None, None) => String::new(),
+            };
+            let id = store
+                .create_user(email.as_str(), &name, role, volunteer_id, Some(&hash))
+                .await?;
+            store
+                .audit(
+                    None,
+                    "user.add",
+                    None,
+                    &serde_json::json!({ "user_id": id, "email": email.as_str(), "role": role, "via": "cli" }),
+                )
+                .await?;
+            println!("added {role} {email} ({id})");
+        }
+        UserCmd::Disable { email } => {
+            let id = store.disable_user(&email).await.map_err(|e| match e {
+                concierge_store::StoreError::NotFound => {
+                    anyhow::anyhow!("no user with address {email}")
+                }
+                other => other.into(),
+            })?;
+            store
+                .audit(
+                    None,
+                    "user.disable",
+                    None,
+                    &serde_json::json!({ "user_id": id, "email": email, "via": "cli" }),
+                )
+                .await?;
+            println!("disabled {email}; their sessions are ended");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
 enum TokenCmd {
     /// Create a token and print it once (only its digest is stored).
     Create {
@@ -473,6 +583,12 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             let (store, _pg) = database(&mut settings)?;
             store.migrate().await.context("migrating the database")?;
             volunteer(&store, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::User { command } => {
+            let (store, _pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            user(&store, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Token { command } => {

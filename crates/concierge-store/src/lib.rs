@@ -3,6 +3,7 @@
 //! One [`Store`] wraps the pool; each aggregate has its own module. Queries
 //! are checked at compile time (`.sqlx/` holds the offline data).
 
+mod accounts;
 mod changes;
 mod compose_facts;
 mod error;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+pub use accounts::{AuditEntry, NewSession, SessionInfo, UserLogin, UserView};
 pub use changes::{CaseChange, ChangeError};
 pub use compose_facts::{AckFacts, AssignedFacts};
 pub use error::StoreError;

@@ -185,6 +185,7 @@ impl App {
             store: store.clone(),
             sla: self.settings.sla.targets(),
             mailer: self.mailer.clone(),
+            cookie_secure: self.settings.http.cookie_secure,
             inbound_token: Some(self.settings.inbound.token.clone())
                 .filter(|t| !t.is_empty())
                 .map(Arc::from),
@@ -202,11 +203,13 @@ impl App {
         };
         tracing::info!(http = %self.http_addr(), smtp = %self.smtp_addr(), "Concierge is listening");
         let mut rx_http = tx.subscribe();
-        let http = axum::serve(self.http, concierge_web::router(state)).with_graceful_shutdown(
-            async move {
-                let _ = rx_http.recv().await;
-            },
-        );
+        let http = axum::serve(
+            self.http,
+            concierge_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx_http.recv().await;
+        });
         let mut rx_smtp = tx.subscribe();
         let smtp = concierge_smtp::serve(
             self.smtp,

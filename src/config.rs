@@ -127,6 +127,9 @@ pub struct Embedded {
 pub struct Http {
     /// Listen address.
     pub addr: String,
+    /// Whether the dashboard session cookie is `Secure` (and `__Host-`
+    /// prefixed); false only for plain-http localhost use.
+    pub cookie_secure: bool,
 }
 
 /// `[smtp]`

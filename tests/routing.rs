@@ -423,10 +423,18 @@ async fn a_dead_workers_job_is_taken_over(pool: PgPool) {
 
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn missed_first_response_is_breached_and_offered_back(pool: PgPool) {
-    let app = TestApp::spawn_with(common::database_url(&pool), |s| s.worker.run_in_serve = false).await;
+    let app = TestApp::spawn_with(common::database_url(&pool), |s| {
+        s.worker.run_in_serve = false
+    })
+    .await;
     let slow = add(&app.store, "slow@v.example", &["BR"], &["pt"], 5).await;
     let other = add(&app.store, "other@v.example", &["BR"], &["pt"], 5).await;
-    let (ticket, reference) = ticket_for(&app, "ana@uol.com.br", "Olá, moro no Brasil e preciso de ajuda.").await;
+    let (ticket, reference) = ticket_for(
+        &app,
+        "ana@uol.com.br",
+        "Olá, moro no Brasil e preciso de ajuda.",
+    )
+    .await;
     let first = match app.store.route_ticket(ticket).await.unwrap() {
         RouteOutcome::Assigned { volunteer_id, .. } => volunteer_id,
         other => panic!("{other:?}"),
@@ -440,11 +448,13 @@ async fn missed_first_response_is_breached_and_offered_back(pool: PgPool) {
         .await
         .unwrap();
     // The first response is now overdue and the caseworker has not acted.
-    sqlx::query("UPDATE tickets SET first_response_due_at = now() - interval '1 minute' WHERE id = $1")
-        .bind(ticket)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE tickets SET first_response_due_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(ticket)
+    .execute(&pool)
+    .await
+    .unwrap();
     let (breached, _) = concierge_jobs::sweep_once(&app.store).await.unwrap();
     assert_eq!(breached, 1);
     // Idempotent: a second sweep (another process) finds nothing new.
@@ -452,11 +462,13 @@ async fn missed_first_response_is_breached_and_offered_back(pool: PgPool) {
     let t = app.ticket(&reference).await;
     assert!(!t["sla_breached_at"].is_null(), "{t}");
     assert!(t["assignee"].is_null(), "offered back to the pool: {t}");
-    let notes: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE kind = 'sla_breach' AND ticket_id = $1")
-        .bind(ticket)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let notes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notifications WHERE kind = 'sla_breach' AND ticket_id = $1",
+    )
+    .bind(ticket)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(notes, 1, "coordinators are notified");
     // Rerouting gives it to someone else, not the caseworker who missed it.
     match app.store.route_ticket(ticket).await.unwrap() {
@@ -466,6 +478,11 @@ async fn missed_first_response_is_breached_and_offered_back(pool: PgPool) {
     let t = app.ticket(&reference).await;
     let history = t["assignments"].as_array().unwrap();
     assert_eq!(history.len(), 2);
-    assert!(history[0]["ended_reason"].as_str().unwrap().contains("first-response target missed"));
+    assert!(
+        history[0]["ended_reason"]
+            .as_str()
+            .unwrap()
+            .contains("first-response target missed")
+    );
     app.stop().await;
 }

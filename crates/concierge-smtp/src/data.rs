@@ -67,7 +67,11 @@ impl DataDecoder {
             match self.state {
                 State::Mid => match input[i..].iter().position(|&b| b == b'\n') {
                     Some(p) => {
-                        let crlf = if p > 0 { input[i + p - 1] == b'\r' } else { self.prev_cr };
+                        let crlf = if p > 0 {
+                            input[i + p - 1] == b'\r'
+                        } else {
+                            self.prev_cr
+                        };
                         self.emit(&input[i..=i + p]);
                         i += p + 1;
                         self.prev_cr = false;

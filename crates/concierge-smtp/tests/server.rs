@@ -390,13 +390,17 @@ async fn bare_lf_line_endings() {
     c.expect(354).await;
     // Bare LF lines are kept, but only CRLF.CRLF ends the data (no SMTP
     // smuggling through LF.LF).
-    c.send("Subject: lf\n\nline\n..dot\n.\nQUIT\n\r\n.\r\nQUIT\r\n").await;
+    c.send("Subject: lf\n\nline\n..dot\n.\nQUIT\n\r\n.\r\nQUIT\r\n")
+        .await;
     c.expect(250).await;
     c.expect(221).await;
     let delivered = server.sink.delivered();
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0].helo, "lf.test");
-    assert_eq!(delivered[0].data, b"Subject: lf\n\nline\n..dot\n.\nQUIT\n\r\n");
+    assert_eq!(
+        delivered[0].data,
+        b"Subject: lf\n\nline\n..dot\n.\nQUIT\n\r\n"
+    );
 }
 
 #[tokio::test]

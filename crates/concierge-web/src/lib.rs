@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod dashboard;
 mod error;
 mod health;
 mod hub;
@@ -34,6 +35,9 @@ pub struct AppState {
     pub sla: concierge_core::routing::SlaTargets,
     /// Composes caseworker replies into the outbox.
     pub mailer: concierge_outbound::Mailer,
+    /// Dashboard session cookie: `Secure` and `__Host-` prefixed when true
+    /// (config `http.cookie_secure`).
+    pub cookie_secure: bool,
 }
 
 /// The whole HTTP application.
@@ -49,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/resources", get(api::resources::list))
         .route("/hub", get(hub::index))
         .route("/hub/{country}", get(hub::country))
+        .merge(dashboard::routes())
         .route("/api/v1/tickets", get(api::tickets::list))
         .route(
             "/api/v1/tickets/{reference}",

@@ -1,0 +1,1492 @@
+//! `concierge-load`: a load generator for Concierge's SMTP intake.
+//!
+//! `run` starts the real `concierge serve` against a fresh database, sends
+//! realistic mail to it over SMTP from concurrent connections, verifies that
+//! every message answered `250` is stored exactly once, and reports
+//! throughput, latencies (SMTP transaction, commit→assignment,
+//! receipt→acknowledgement), the server's peak RSS, and the raw commit
+//! ceiling of the same Postgres for the same rows.
+//!
+//! ```text
+//! SQLX_OFFLINE=true cargo build --release --workspace --bins
+//! target/release/concierge-load run --messages 5000 --connections 16
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use clap::{Args, Parser, Subcommand};
+use concierge_store::Store;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+/// Load generator for Concierge's SMTP intake against a real PostgreSQL.
+///
+/// Build every binary first: `SQLX_OFFLINE=true cargo build --release --workspace --bins`
+/// (the load generator starts the `concierge` binary found next to its own).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Send N messages over SMTP to a real `concierge serve` and measure it.
+    ///
+    /// Creates a fresh database on the server (migrated, one volunteer per
+    /// country, resource hub imported), starts an SMTP sink standing in for
+    /// the outbound relay and `concierge serve` as a child process, sends
+    /// the messages from C concurrent SMTP connections (EHLO once, then
+    /// MAIL/RCPT/DATA per message), verifies every message answered 250 is
+    /// stored exactly once, and prints committed messages/s, SMTP
+    /// transaction latency, commit→assignment latency, receipt→acknowledgement
+    /// latency and the server's peak RSS. Then measures the ceiling: the
+    /// rate at which the same Postgres commits the same rows (one
+    /// transaction per message, plain SQL, same connection count) in a
+    /// second fresh database. Kills the server and drops both databases at
+    /// the end. Exit status 1 when a stored-exactly-once check fails.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Messages to send.
+    #[arg(long, default_value_t = 5_000)]
+    messages: usize,
+    /// Concurrent SMTP connections (and ceiling connections).
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// A database URL on the server to use; the load generator creates (and
+    /// drops) its own databases there, so the role needs CREATEDB.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    /// Seed of the message generator (same seed, same messages).
+    #[arg(long, default_value_t = 6)]
+    seed: u64,
+    /// Seconds to wait for acknowledgements and assignments after sending.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    wait_secs: u64,
+    /// Skip the ceiling measurement.
+    #[arg(long)]
+    no_ceiling: bool,
+}
+
+/// A country the senders come from: one volunteer covers it.
+struct Country {
+    code: &'static str,
+    languages: &'static [&'static str],
+    volunteer: &'static str,
+    domain: &'static str,
+    names: &'static [&'static str],
+    subject: &'static str,
+    body: &'static str,
+    more: &'static str,
+    phone: &'static str,
+    /// Text fits ISO-8859-1.
+    latin1: bool,
+}
+
+const COUNTRIES: &[Country] = &[
+    Country {
+        code: "BR",
+        languages: &["pt", "en"],
+        volunteer: "Lúcia Ferreira",
+        domain: "uol.com.br",
+        names: &["Ana Souza", "João Lima", "Mariana Costa", "Pedro Alves"],
+        subject: "Preciso de ajuda",
+        body: "Olá, moro no Brasil, em São Paulo, e estou passando por um momento muito difícil depois da turnê. Não consigo dormir e preciso conversar com alguém.",
+        more: "Toco baixo numa banda há oito anos. Nos últimos meses tenho sentido muita ansiedade antes dos shows, e depois que voltamos para casa tudo ficou mais pesado. Minha família não entende muito bem o que está acontecendo.",
+        phone: "+55 11 98765-4321",
+        latin1: true,
+    },
+    Country {
+        code: "DE",
+        languages: &["de", "en"],
+        volunteer: "Hans Becker",
+        domain: "web.de",
+        names: &["Lukas Müller", "Anna Schmidt", "Jonas Weber", "Lea Fischer"],
+        subject: "Ich brauche Hilfe",
+        body: "Hallo, ich wohne in Berlin und seit dem Ende der Tour geht es mir gar nicht gut. Ich schlafe kaum noch und brauche jemanden zum Reden.",
+        more: "Ich bin Tontechnikerin und war fast ein halbes Jahr unterwegs. Jetzt, wo ich wieder zu Hause bin, fühle ich mich leer und müde, und ich weiß nicht, an wen ich mich wenden soll. Gibt es hier Beratungsstellen für Musiker?",
+        phone: "+49 30 12345678",
+        latin1: true,
+    },
+    Country {
+        code: "FR",
+        languages: &["fr", "en"],
+        volunteer: "Claire Martin",
+        domain: "orange.fr",
+        names: &[
+            "Camille Dubois",
+            "Louis Bernard",
+            "Chloé Moreau",
+            "Hugo Laurent",
+        ],
+        subject: "Besoin d'aide",
+        body: "Bonjour, j'habite à Paris et je traverse une période très difficile depuis la fin de la tournée. J'aimerais parler à quelqu'un.",
+        more: "Je suis chanteuse et je joue dans des petites salles depuis des années. Depuis quelques semaines, je n'arrive plus à me lever le matin et j'ai perdu l'envie d'écrire. Mes amis me conseillent de demander de l'aide.",
+        phone: "+33 6 12 34 56 78",
+        latin1: true,
+    },
+    Country {
+        code: "US",
+        languages: &["en", "es"],
+        volunteer: "Jordan Miller",
+        domain: "musicmail.us",
+        names: &[
+            "Emily Johnson",
+            "Michael Brown",
+            "Ashley Davis",
+            "Chris Wilson",
+        ],
+        subject: "Need someone to talk to",
+        body: "Hi, I live in Nashville, Tennessee, and I have been struggling a lot since the tour ended. I can't sleep and could really use someone to talk to.",
+        more: "I play guitar for a touring act and we were on the road for most of the year. Coming home has been harder than I expected; I feel anxious all the time and I do not really know where to start looking for help.",
+        phone: "+1 615 555 0142",
+        latin1: true,
+    },
+    Country {
+        code: "GB",
+        languages: &["en"],
+        volunteer: "Oliver Taylor",
+        domain: "btinternet.co.uk",
+        names: &[
+            "Amelia Jones",
+            "Harry Evans",
+            "Isla Thomas",
+            "George Roberts",
+        ],
+        subject: "Struggling after the festival season",
+        body: "Hello, I live in Manchester and things have been really hard since the festival season finished. I would like to talk to someone, please.",
+        more: "I work as a tour manager and the last few months were relentless. I keep replaying everything that went wrong and I have stopped seeing my friends. A colleague gave me this address and said you could point me to someone.",
+        phone: "+44 7700 900123",
+        latin1: true,
+    },
+    Country {
+        code: "JP",
+        languages: &["ja", "en"],
+        volunteer: "Sato Yuki",
+        domain: "docomo.ne.jp",
+        names: &[
+            "Tanaka Hiroshi",
+            "Suzuki Aiko",
+            "Takahashi Ren",
+            "Watanabe Mei",
+        ],
+        subject: "相談したいです",
+        body: "こんにちは。東京在住のミュージシャンです。ツアーが終わってから、とても辛くて眠れません。誰かに話を聞いてほしいです。",
+        more: "バンドでドラムを担当しています。ライブの前になると不安で手が震えるようになり、最近は家族とも話せていません。日本で相談できる窓口があれば教えてください。",
+        phone: "+81 90-1234-5678",
+        latin1: false,
+    },
+    Country {
+        code: "ES",
+        languages: &["es", "en"],
+        volunteer: "Lucía García",
+        domain: "telefonica.es",
+        names: &[
+            "Pablo Martínez",
+            "María López",
+            "Javier Sánchez",
+            "Carmen Ruiz",
+        ],
+        subject: "Necesito ayuda",
+        body: "Hola, vivo en Madrid y lo estoy pasando muy mal desde que terminó la gira. No duermo bien y necesito hablar con alguien.",
+        more: "Soy teclista y llevo muchos años tocando en directo. Últimamente me cuesta mucho concentrarme, tengo ataques de pánico antes de subir al escenario y no sé a quién acudir. Me han dicho que aquí me pueden orientar.",
+        phone: "+34 612 34 56 78",
+        latin1: true,
+    },
+    Country {
+        code: "IT",
+        languages: &["it", "en"],
+        volunteer: "Giulia Rossi",
+        domain: "libero.it",
+        names: &[
+            "Marco Bianchi",
+            "Sofia Romano",
+            "Luca Colombo",
+            "Chiara Ricci",
+        ],
+        subject: "Ho bisogno di aiuto",
+        body: "Ciao, vivo a Milano e sto attraversando un periodo molto difficile dopo il tour. Vorrei parlare con qualcuno.",
+        more: "Sono un cantautore e negli ultimi mesi ho suonato quasi ogni sera. Adesso che sono tornato a casa non riesco più a dormire e mi sento sempre stanco. Non so se è normale o se dovrei chiedere aiuto a uno specialista.",
+        phone: "+39 347 123 4567",
+        latin1: true,
+    },
+    Country {
+        code: "NL",
+        languages: &["nl", "en"],
+        volunteer: "Sanne de Vries",
+        domain: "ziggo.nl",
+        names: &["Daan Jansen", "Emma de Jong", "Bram Bakker", "Lotte Visser"],
+        subject: "Hulp gevraagd",
+        body: "Hallo, ik woon in Amsterdam en het gaat al weken niet goed met me sinds de tour voorbij is. Ik wil graag met iemand praten.",
+        more: "Ik ben violist in een orkest en we hebben een lange tournee achter de rug. Sindsdien slaap ik slecht, ben ik snel geïrriteerd en heb ik nergens meer zin in. Een vriendin gaf me dit adres.",
+        phone: "+31 6 12345678",
+        latin1: true,
+    },
+    Country {
+        code: "MX",
+        languages: &["es", "en"],
+        volunteer: "Alejandro Hernández",
+        domain: "prodigy.net.mx",
+        names: &[
+            "Valeria Torres",
+            "Diego Ramírez",
+            "Fernanda Flores",
+            "Santiago Cruz",
+        ],
+        subject: "Necesito hablar con alguien",
+        body: "Hola, vivo en la Ciudad de México y me siento muy mal después de la gira. Necesito hablar con alguien, por favor.",
+        more: "Toco la trompeta en un grupo de mariachi y este año viajamos muchísimo. Desde que regresé me siento triste casi todos los días y ya no disfruto tocar. Quisiera saber si hay alguien con quien pueda hablar aquí.",
+        phone: "+52 55 1234 5678",
+        latin1: true,
+    },
+];
+
+const CONCIERGE_ADDRESS: &str = "global@concierge.example.org";
+
+/// The repository root (for `config/`), as built.
+const REPO_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Run(args) => run(args).await,
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("concierge-load: checks FAILED");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("concierge-load: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `concierge` binary next to this one.
+fn concierge_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the concierge-load executable")?;
+    let bin = exe.with_file_name(format!("concierge{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        bail!(
+            "{} not found: build every binary first with \
+             `SQLX_OFFLINE=true cargo build --release --workspace --bins` and run \
+             target/release/concierge-load",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// The repository root: where `config/` is.
+fn repo_root() -> Result<PathBuf> {
+    for candidate in [PathBuf::from(REPO_ROOT), std::env::current_dir()?] {
+        if candidate.join("config/default.toml").is_file() {
+            return Ok(candidate.canonicalize()?);
+        }
+    }
+    bail!("cannot find the repository's config/ folder; run from the repository root")
+}
+
+/// `url` with its database replaced by `db` (query parameters kept).
+fn with_database(url: &str, db: &str) -> Result<String> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let (_, rest) = base
+        .split_once("://")
+        .with_context(|| format!("{url:?} is not a postgres:// URL"))?;
+    let server = if rest.contains('/') {
+        base.rsplit_once('/').map_or(base, |(s, _)| s)
+    } else {
+        base
+    };
+    Ok(match query {
+        Some(q) => format!("{server}/{db}?{q}"),
+        None => format!("{server}/{db}"),
+    })
+}
+
+async fn create_database(server_url: &str, db_name: &str) -> Result<()> {
+    let mut admin = PgConnection::connect(server_url)
+        .await
+        .context("connecting to --database-url")?;
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{db_name}\"")))
+        .execute(&mut admin)
+        .await
+        .with_context(|| format!("creating database {db_name}"))?;
+    let _ = admin.close().await;
+    eprintln!("created database {db_name}");
+    Ok(())
+}
+
+async fn drop_database(server_url: &str, db_name: &str) -> Result<()> {
+    let mut admin = PgConnection::connect(server_url).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    let _ = admin.close().await;
+    Ok(())
+}
+
+async fn run(args: RunArgs) -> Result<bool> {
+    ensure!(args.messages > 0, "--messages must be at least 1");
+    ensure!(args.connections > 0, "--connections must be at least 1");
+    let concierge = concierge_binary()?;
+    let root = repo_root()?;
+
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let main_db = format!("concierge_load_{tag}");
+    let ceiling_db = format!("concierge_load_ceiling_{tag}");
+    let mut created = Vec::new();
+    let mut server: Option<Child> = None;
+
+    let result = async {
+        for db in [&main_db, &ceiling_db] {
+            create_database(&args.database_url, db).await?;
+            created.push(db.clone());
+        }
+        tokio::select! {
+            r = load(&args, &concierge, &root, &tag, &main_db, &ceiling_db, &mut server) => r,
+            _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+        }
+    }
+    .await;
+
+    if let Some(mut child) = server.take() {
+        let _ = child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    }
+    for db in &created {
+        match drop_database(&args.database_url, db).await {
+            Ok(()) => eprintln!("dropped database {db}"),
+            Err(e) => eprintln!("concierge-load: could not drop database {db}: {e:#}"),
+        }
+    }
+    result
+}
+
+// ---------------------------------------------------------------------------
+// Messages
+
+/// One generated message.
+struct Msg {
+    from: String,
+    from_name: String,
+    /// Without angle brackets.
+    message_id: String,
+    subject: String,
+    /// The decoded text (for the ceiling's `messages.text_body`).
+    text: String,
+    country: usize,
+    reply: bool,
+    raw: Vec<u8>,
+}
+
+/// Generates `n` messages deterministically from `seed`. About 10% reply
+/// to a message sent at least `2 × connections` earlier.
+fn generate(run: &str, n: usize, connections: usize, seed: u64) -> Vec<Msg> {
+    let mut out: Vec<Msg> = Vec::with_capacity(n);
+    let gap = 2 * connections;
+    for i in 0..n {
+        let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
+        let parent = if i > gap + 10 && rng.random_bool(0.1) {
+            let mut p = rng.random_range(0..i - gap);
+            // Reply to the case's first message.
+            while out[p].reply {
+                p = rng.random_range(0..i - gap);
+            }
+            Some(p)
+        } else {
+            None
+        };
+        let msg = match parent {
+            Some(p) => reply_message(run, i, &out[p], &mut rng),
+            None => new_message(run, i, &mut rng),
+        };
+        out.push(msg);
+    }
+    out
+}
+
+fn new_message(run: &str, i: usize, rng: &mut StdRng) -> Msg {
+    let ci = rng.random_range(0..COUNTRIES.len());
+    let c = &COUNTRIES[ci];
+    let name = c.names[rng.random_range(0..c.names.len())];
+    let first = name.split(' ').next().unwrap_or("someone");
+    let local: String = first
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let from = format!("{local}.{i}@{}", c.domain);
+    // Sizes log-uniform between 0.5 and 50 KB.
+    let target = (500f64.ln() + rng.random::<f64>() * (50_000f64.ln() - 500f64.ln())).exp();
+    let mut text = format!("{}\r\n\r\n", c.body);
+    while text.len() + 700 < target as usize {
+        text.push_str(c.more);
+        text.push_str("\r\n\r\n");
+    }
+    text.push_str(&format!("{name}\r\n{}\r\n", c.phone));
+    let message_id = format!("load-{run}-{i}@{}", c.domain);
+    let attachment = rng.random_bool(0.15);
+    let raw = compose(
+        rng,
+        c,
+        name,
+        &from,
+        c.subject,
+        &message_id,
+        None,
+        &text,
+        attachment,
+    );
+    Msg {
+        from,
+        from_name: name.to_owned(),
+        message_id,
+        subject: c.subject.to_owned(),
+        text,
+        country: ci,
+        reply: false,
+        raw,
+    }
+}
+
+fn reply_message(run: &str, i: usize, parent: &Msg, rng: &mut StdRng) -> Msg {
+    let c = &COUNTRIES[parent.country];
+    let subject = format!("Re: {}", parent.subject);
+    let mut text = format!("{}\r\n\r\n", c.more);
+    let quote: String = parent
+        .text
+        .lines()
+        .take(6)
+        .map(|l| format!("> {l}\r\n"))
+        .collect();
+    text.push_str(&quote);
+    text.push_str(&format!("\r\n{}\r\n", parent.from_name));
+    let message_id = format!("load-{run}-{i}@{}", c.domain);
+    let raw = compose(
+        rng,
+        c,
+        &parent.from_name,
+        &parent.from,
+        &subject,
+        &message_id,
+        Some(&parent.message_id),
+        &text,
+        false,
+    );
+    Msg {
+        from: parent.from.clone(),
+        from_name: parent.from_name.clone(),
+        message_id,
+        subject,
+        text,
+        country: parent.country,
+        reply: true,
+        raw,
+    }
+}
+
+/// RFC 2047 encoded word for non-ASCII header text.
+fn encode_word(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_owned()
+    } else {
+        format!("=?UTF-8?B?{}?=", B64.encode(s.as_bytes()))
+    }
+}
+
+/// Base64 in 76-character lines.
+fn base64_lines(data: &[u8]) -> String {
+    let b = B64.encode(data);
+    let mut out = String::with_capacity(b.len() + b.len() / 38 + 2);
+    for chunk in b.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Quoted-printable (RFC 2045) of text with CRLF line breaks.
+fn quoted_printable(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len() * 3 / 2);
+    let mut col = 0;
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        if b == b'\r' && data.get(i + 1) == Some(&b'\n') {
+            out.push_str("\r\n");
+            col = 0;
+            i += 2;
+            continue;
+        }
+        let at_eol = matches!(data.get(i + 1), None | Some(b'\r'));
+        let piece = if ((33..=126).contains(&b) && b != b'=') || (b == b' ' && !at_eol) {
+            (b as char).to_string()
+        } else {
+            format!("={b:02X}")
+        };
+        if col + piece.len() > 75 {
+            out.push_str("=\r\n");
+            col = 0;
+        }
+        col += piece.len();
+        out.push_str(&piece);
+        i += 1;
+    }
+    out
+}
+
+/// The text part's headers and body in one of several charsets/encodings.
+fn text_part(rng: &mut StdRng, c: &Country, text: &str) -> (String, String) {
+    let pick = rng.random_range(0..10);
+    if c.code == "JP" {
+        if pick < 5 {
+            let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+            return (
+                "Content-Type: text/plain; charset=Shift_JIS\r\nContent-Transfer-Encoding: base64\r\n"
+                    .into(),
+                base64_lines(&sjis),
+            );
+        }
+        if pick < 8 {
+            return (
+                "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n"
+                    .into(),
+                base64_lines(text.as_bytes()),
+            );
+        }
+    } else if c.latin1 && !text.is_ascii() && pick < 4 {
+        let latin1: Vec<u8> = text
+            .chars()
+            .map(|ch| u8::try_from(u32::from(ch)).unwrap_or(b'?'))
+            .collect();
+        return (
+            "Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+                .into(),
+            quoted_printable(&latin1),
+        );
+    } else if pick < 7 {
+        return (
+            "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+                .into(),
+            quoted_printable(text.as_bytes()),
+        );
+    }
+    (
+        "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n".into(),
+        text.to_owned(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compose(
+    rng: &mut StdRng,
+    c: &Country,
+    name: &str,
+    from: &str,
+    subject: &str,
+    message_id: &str,
+    in_reply_to: Option<&str>,
+    text: &str,
+    attachment: bool,
+) -> Vec<u8> {
+    let mut h = format!(
+        "From: {} <{from}>\r\nTo: Concierge <{CONCIERGE_ADDRESS}>\r\nSubject: {}\r\n\
+         Date: Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{message_id}>\r\n",
+        encode_word(name),
+        encode_word(subject),
+    );
+    if let Some(parent) = in_reply_to {
+        h.push_str(&format!(
+            "In-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n"
+        ));
+    }
+    h.push_str("MIME-Version: 1.0\r\n");
+    let (part_headers, part_body) = text_part(rng, c, text);
+    if attachment {
+        let boundary = format!("=_load_{:016x}", rng.random::<u64>());
+        let size = rng.random_range(1_000..8_000);
+        let mut data = vec![0u8; size];
+        rng.fill(&mut data[..]);
+        let (ctype, fname) = if rng.random_bool(0.5) {
+            ("application/pdf", "setlist.pdf")
+        } else {
+            ("image/png", "photo.png")
+        };
+        h.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+             This is a multi-part message in MIME format.\r\n\r\n\
+             --{boundary}\r\n{part_headers}\r\n{part_body}\r\n\
+             --{boundary}\r\nContent-Type: {ctype}; name=\"{fname}\"\r\n\
+             Content-Disposition: attachment; filename=\"{fname}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--{boundary}--\r\n",
+            base64_lines(&data)
+        ));
+    } else {
+        h.push_str(&part_headers);
+        h.push_str("\r\n");
+        h.push_str(&part_body);
+    }
+    h.into_bytes()
+}
+
+// ---------------------------------------------------------------------------
+// SMTP client
+
+struct Smtp {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Smtp {
+    async fn connect(addr: SocketAddr) -> Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (r, w) = stream.into_split();
+        let mut s = Self {
+            reader: BufReader::new(r),
+            writer: w,
+        };
+        let greeting = s.reply().await?;
+        ensure!(greeting.starts_with("220"), "greeting: {greeting}");
+        let r = s.cmd("EHLO load.example").await?;
+        ensure!(r.starts_with("250"), "EHLO: {r}");
+        Ok(s)
+    }
+
+    /// One (possibly multi-line) reply.
+    async fn reply(&mut self) -> Result<String> {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n =
+                tokio::time::timeout(Duration::from_secs(120), self.reader.read_line(&mut line))
+                    .await
+                    .context("SMTP reply timed out")??;
+            ensure!(n > 0, "connection closed (after {all:?})");
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return Ok(all);
+            }
+        }
+    }
+
+    async fn cmd(&mut self, line: &str) -> Result<String> {
+        self.writer
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await?;
+        self.reply().await
+    }
+
+    /// MAIL, RCPT, DATA, message: the final reply.
+    async fn send(&mut self, from: &str, raw: &[u8]) -> Result<String> {
+        let r = self.cmd(&format!("MAIL FROM:<{from}>")).await?;
+        if !r.starts_with("250") {
+            return Ok(r);
+        }
+        let r = self.cmd(&format!("RCPT TO:<{CONCIERGE_ADDRESS}>")).await?;
+        if !r.starts_with("250") {
+            let _ = self.cmd("RSET").await?;
+            return Ok(r);
+        }
+        let r = self.cmd("DATA").await?;
+        if !r.starts_with("354") {
+            return Ok(r);
+        }
+        let mut body = Vec::with_capacity(raw.len() + 64);
+        for line in raw.split_inclusive(|b| *b == b'\n') {
+            if line.starts_with(b".") {
+                body.push(b'.');
+            }
+            body.extend_from_slice(line);
+        }
+        if !body.ends_with(b"\r\n") {
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b".\r\n");
+        self.writer.write_all(&body).await?;
+        self.reply().await
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Relay sink
+
+/// Acknowledgements received: (arrival, In-Reply-To without brackets).
+/// Mail received by the relay sink: (arrival, In-Reply-To without
+/// brackets, whether it went to a volunteer).
+type Arrivals = Arc<Mutex<Vec<(Instant, Option<String>, bool)>>>;
+
+struct Recorder(Arrivals);
+
+impl concierge_smtp::MessageSink for Recorder {
+    fn accepts_recipient(&self, _rcpt: &str) -> bool {
+        true
+    }
+
+    async fn deliver(&self, envelope: concierge_smtp::Envelope) -> concierge_smtp::Delivery {
+        let at = Instant::now();
+        let irt = mail_parser::MessageParser::default()
+            .parse_headers(&envelope.data)
+            .and_then(|m| m.in_reply_to().as_text().map(|s| strip(s).to_owned()));
+        if let Ok(mut v) = self.0.lock() {
+            let volunteer = envelope
+                .rcpt_to
+                .iter()
+                .any(|r| r.ends_with("@volunteers.example.org"));
+            v.push((at, irt, volunteer));
+        }
+        concierge_smtp::Delivery::Accepted { id: "sink".into() }
+    }
+}
+
+fn strip(id: &str) -> &str {
+    id.trim().trim_start_matches('<').trim_end_matches('>')
+}
+
+async fn start_sink() -> Result<(SocketAddr, Arrivals)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let arrivals: Arrivals = Arc::new(Mutex::new(Vec::new()));
+    let config = concierge_smtp::SmtpConfig {
+        max_connections: 1000,
+        max_connections_per_ip: 0,
+        ..concierge_smtp::SmtpConfig::default()
+    };
+    tokio::spawn(concierge_smtp::serve(
+        listener,
+        config,
+        Arc::new(Recorder(arrivals.clone())),
+        std::future::pending::<()>(),
+    ));
+    Ok((addr, arrivals))
+}
+
+// ---------------------------------------------------------------------------
+// The server
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+async fn ready(http: SocketAddr) -> bool {
+    let attempt = async {
+        let mut s = TcpStream::connect(http).await?;
+        s.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await?;
+        Ok::<_, std::io::Error>(
+            buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200"),
+        )
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), attempt).await,
+        Ok(Ok(true))
+    )
+}
+
+/// Peak resident set size of a process, in KiB.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+// ---------------------------------------------------------------------------
+// The run
+
+/// Percentile of `sorted` among `expected` values, the missing ones
+/// counting as later than `wait_secs`.
+fn late(sorted: &[f64], expected: usize, p: f64, wait_secs: u64) -> String {
+    let mut all = sorted.to_vec();
+    all.resize(expected.max(sorted.len()), f64::INFINITY);
+    let v = percentile(&all, p);
+    if v.is_infinite() {
+        format!("> {wait_secs} s")
+    } else {
+        format!("{v:.1} ms")
+    }
+}
+
+/// CPU counters of the machine, the server and this process.
+#[derive(Clone, Copy)]
+struct Cpu {
+    at: Instant,
+    total: u64,
+    idle: u64,
+    iowait: u64,
+    server: u64,
+    me: u64,
+    postgres: u64,
+    cores: usize,
+}
+
+/// CPU use between two samples.
+struct CpuUse {
+    secs: f64,
+    cores: usize,
+    busy_pct: f64,
+    iowait_pct: f64,
+    server_cores: f64,
+    self_cores: f64,
+    postgres_cores: f64,
+}
+
+impl CpuUse {
+    fn rest_cores(&self) -> f64 {
+        (self.busy_pct / 100.0 * self.cores as f64
+            - self.server_cores
+            - self.self_cores
+            - self.postgres_cores)
+            .max(0.0)
+    }
+}
+
+/// utime + stime of a process, in clock ticks.
+fn proc_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat; `after` starts at field 3.
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// utime + stime of every `postgres` process on the machine (backends
+/// that exit between two samples are missed: ours live for the whole run).
+fn postgres_ticks() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(proc_ticks)
+        .sum()
+}
+
+impl Cpu {
+    fn sample(server: u32) -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().next()?.strip_prefix("cpu ")?;
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let cores = stat
+            .lines()
+            .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+            .count();
+        Some(Self {
+            at: Instant::now(),
+            total: v.iter().take(8).sum(),
+            idle: *v.get(3)?,
+            iowait: *v.get(4)?,
+            server: proc_ticks(server).unwrap_or(0),
+            me: proc_ticks(std::process::id())?,
+            postgres: postgres_ticks(),
+            cores: cores.max(1),
+        })
+    }
+
+    fn since(&self, start: &Self) -> CpuUse {
+        let total = self.total.saturating_sub(start.total).max(1) as f64;
+        let idle = self.idle.saturating_sub(start.idle) as f64;
+        let iowait = self.iowait.saturating_sub(start.iowait) as f64;
+        let secs = (self.at - start.at).as_secs_f64().max(1e-3);
+        // Linux reports process times in USER_HZ = 100 ticks per second.
+        let cores = |ticks: u64| ticks as f64 / 100.0 / secs;
+        CpuUse {
+            secs,
+            cores: self.cores,
+            busy_pct: 100.0 * (total - idle - iowait) / total,
+            iowait_pct: 100.0 * iowait / total,
+            server_cores: cores(self.server.saturating_sub(start.server)),
+            self_cores: cores(self.me.saturating_sub(start.me)),
+            postgres_cores: cores(self.postgres.saturating_sub(start.postgres)),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// One SMTP transaction's outcome.
+struct Sent {
+    index: usize,
+    code: u16,
+    latency_ms: f64,
+    at: Instant,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn load(
+    args: &RunArgs,
+    concierge: &Path,
+    root: &Path,
+    tag: &str,
+    main_db: &str,
+    ceiling_db: &str,
+    server: &mut Option<Child>,
+) -> Result<bool> {
+    let db_url = with_database(&args.database_url, main_db)?;
+    let store = Store::connect_lazy(&db_url, 4)?;
+    store.migrate().await.context("migrating the database")?;
+    let pool = store.pool().clone();
+    let capacity = i32::try_from(args.messages + 10).context("capacity")?;
+    for c in COUNTRIES {
+        let email = format!("{}@volunteers.example.org", c.code.to_ascii_lowercase());
+        let langs: Vec<String> = c.languages.iter().map(|l| (*l).to_owned()).collect();
+        store
+            .add_volunteer(&email, c.volunteer, &[c.code.to_owned()], &langs, capacity)
+            .await
+            .with_context(|| format!("adding volunteer {email}"))?;
+    }
+    let hub_file = root.join("config/resource-hub/hub.toml");
+    let hub = concierge::hub::import(&store, &hub_file).await?;
+    eprintln!(
+        "migrated; {} volunteers (capacity {capacity}); hub: {} entries",
+        COUNTRIES.len(),
+        hub.entries
+    );
+
+    let started = Instant::now();
+    let msgs = Arc::new(generate(tag, args.messages, args.connections, args.seed));
+    let bytes: usize = msgs.iter().map(|m| m.raw.len()).sum();
+    let replies = msgs.iter().filter(|m| m.reply).count();
+    eprintln!(
+        "generated {} messages ({:.1} MB, {replies} replies) in {:.1} s",
+        msgs.len(),
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    let (sink_addr, arrivals) = start_sink().await?;
+    let http: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let smtp: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let child = Command::new(concierge)
+        .arg("serve")
+        .current_dir(root)
+        .env("DATABASE_URL", &db_url)
+        .env("CONCIERGE__HTTP__ADDR", http.to_string())
+        .env("CONCIERGE__SMTP__ADDR", smtp.to_string())
+        .env(
+            "CONCIERGE__MAIL__OUTBOUND_URL",
+            format!("smtp://{sink_addr}"),
+        )
+        .env(
+            "CONCIERGE__SMTP__MAX_CONNECTIONS_PER_IP",
+            (args.connections + 10).to_string(),
+        )
+        .env("CONCIERGE__ACK__MAX_PER_REQUESTER", "1000000")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {} serve", concierge.display()))?;
+    let pid = child.id().context("server pid")?;
+    let child = server.insert(child);
+    let up = Instant::now();
+    while !ready(http).await {
+        if let Some(status) = child.try_wait()? {
+            bail!("concierge serve exited early ({status})");
+        }
+        ensure!(
+            up.elapsed() < Duration::from_secs(60),
+            "concierge serve not ready within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "concierge serve (pid {pid}) ready in {:.1} s: smtp {smtp}, http {http}, relay sink {sink_addr}",
+        up.elapsed().as_secs_f64()
+    );
+
+    // Send.
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let cpu_start = Cpu::sample(pid);
+    let send_start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..args.connections {
+        let (msgs, next, done) = (msgs.clone(), next.clone(), done.clone());
+        tasks.spawn(async move {
+            let mut out = Vec::new();
+            let mut conn: Option<Smtp> = None;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= msgs.len() {
+                    if let Some(mut c) = conn {
+                        let _ = c.cmd("QUIT").await;
+                    }
+                    return out;
+                }
+                let m = &msgs[i];
+                let t0 = Instant::now();
+                let result = async {
+                    if conn.is_none() {
+                        conn = Some(Smtp::connect(smtp).await?);
+                    }
+                    let c = conn.as_mut().context("connection")?;
+                    let t0 = Instant::now();
+                    let r = c.send(&m.from, &m.raw).await?;
+                    Ok::<_, anyhow::Error>((t0, r))
+                }
+                .await;
+                let (code, t_start) = match result {
+                    Ok((t, r)) => (r.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0), t),
+                    Err(e) => {
+                        eprintln!("\nmessage {i}: {e:#}");
+                        conn = None;
+                        (0, t0)
+                    }
+                };
+                let at = Instant::now();
+                out.push(Sent {
+                    index: i,
+                    code,
+                    latency_ms: (at - t_start).as_secs_f64() * 1000.0,
+                    at,
+                });
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let mut sent: Vec<Sent> = Vec::with_capacity(args.messages);
+    let mut ticker = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(r) => sent.extend(r.context("sender task panicked")?),
+            },
+            _ = ticker.tick() => {
+                if let Some(status) = child.try_wait()? {
+                    bail!("concierge serve exited during the run ({status})");
+                }
+                eprint!("\rsent {}/{}   ", done.load(Ordering::Relaxed), args.messages);
+            }
+        }
+    }
+    let cpu_sent = Cpu::sample(pid);
+    let ok: Vec<&Sent> = sent.iter().filter(|s| s.code == 250).collect();
+    let wall = sent
+        .iter()
+        .map(|s| s.at)
+        .max()
+        .map_or(0.0, |t| (t - send_start).as_secs_f64());
+    eprintln!(
+        "\rsent {} messages in {wall:.2} s: {} answered 250",
+        sent.len(),
+        ok.len()
+    );
+    let mut codes: HashMap<u16, usize> = HashMap::new();
+    for s in &sent {
+        *codes.entry(s.code).or_default() += 1;
+    }
+
+    // Verify: every 250 stored exactly once.
+    let stored: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT message_id, count(*) FROM messages WHERE direction = 'inbound' GROUP BY message_id",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let stored: HashMap<String, i64> = stored
+        .into_iter()
+        .filter_map(|(id, n)| id.map(|id| (strip(&id).to_owned(), n)))
+        .collect();
+    let mut missing = Vec::new();
+    let mut duplicated = Vec::new();
+    for s in &ok {
+        match stored.get(&msgs[s.index].message_id) {
+            None => missing.push(msgs[s.index].message_id.clone()),
+            Some(n) if *n > 1 => duplicated.push((msgs[s.index].message_id.clone(), *n)),
+            Some(_) => {}
+        }
+    }
+    let stored_total: i64 = stored.values().sum();
+
+    // Wait for assignments and acknowledgements.
+    let tickets: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&pool)
+        .await?;
+    let receipt: HashMap<&str, Instant> = ok
+        .iter()
+        .map(|s| (msgs[s.index].message_id.as_str(), s.at))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(args.wait_secs);
+    let (mut assigned, mut acked);
+    loop {
+        assigned = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM tickets WHERE assignee_id IS NOT NULL",
+        )
+        .fetch_one(&pool)
+        .await?;
+        acked = {
+            let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
+            a.iter()
+                .filter(|(_, irt, _)| irt.as_deref().is_some_and(|id| receipt.contains_key(id)))
+                .count() as i64
+        };
+        eprint!("\rassigned {assigned}/{tickets}, acknowledged {acked}/{tickets}   ");
+        if (assigned >= tickets && acked >= tickets) || Instant::now() > deadline {
+            eprintln!();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rss_kib = vm_hwm_kib(pid);
+
+    let mut assign_ms: Vec<f64> = sqlx::query_scalar(
+        "SELECT (EXTRACT(EPOCH FROM a.assigned_at - t.created_at) * 1000)::float8
+         FROM assignments a JOIN tickets t ON t.id = a.ticket_id
+         WHERE a.ended_at IS NULL",
+    )
+    .fetch_all(&pool)
+    .await?;
+    assign_ms.sort_by(f64::total_cmp);
+    let mut ack_ms: Vec<f64> = {
+        let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
+        a.iter()
+            .filter_map(|(at, irt, _)| {
+                let t = receipt.get(irt.as_deref()?)?;
+                Some(at.saturating_duration_since(*t).as_secs_f64() * 1000.0)
+            })
+            .collect()
+    };
+    ack_ms.sort_by(f64::total_cmp);
+    let mut smtp_ms: Vec<f64> = ok.iter().map(|s| s.latency_ms).collect();
+    smtp_ms.sort_by(f64::total_cmp);
+    let (sink_total, sink_volunteer) = {
+        let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
+        (a.len(), a.iter().filter(|(_, _, v)| *v).count())
+    };
+    let cpu_drain = Cpu::sample(pid);
+
+    // The server's done: stop it before measuring the ceiling.
+    if let Some(mut c) = server.take() {
+        let _ = c.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(10), c.wait()).await;
+    }
+    pool.close().await;
+
+    let mut ceiling_cpu = String::new();
+    let ceiling = if args.no_ceiling {
+        None
+    } else {
+        let url = with_database(&args.database_url, ceiling_db)?;
+        let (rate, wall, cpu) = ceiling(&url, &msgs, args.connections).await?;
+        ceiling_cpu = cpu;
+        Some((rate, wall))
+    };
+
+    // Report.
+    let rate = ok.len() as f64 / wall;
+    println!("concierge-load run");
+    println!(
+        "  messages                    {} sent over {} connections, {:.1} MB, {replies} replies",
+        args.messages,
+        args.connections,
+        bytes as f64 / 1e6
+    );
+    let mut codes: Vec<_> = codes.into_iter().collect();
+    codes.sort_unstable();
+    println!(
+        "  replies                     {}",
+        codes
+            .iter()
+            .map(|(c, n)| format!(
+                "{n}×{}",
+                if *c == 0 {
+                    "error".into()
+                } else {
+                    c.to_string()
+                }
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  committed throughput        {rate:.0} msg/s ({} × 250 in {wall:.2} s)",
+        ok.len()
+    );
+    println!(
+        "  SMTP transaction (MAIL→250) p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        percentile(&smtp_ms, 50.0),
+        percentile(&smtp_ms, 99.0),
+        smtp_ms.last().copied().unwrap_or(f64::NAN)
+    );
+    let expected = usize::try_from(tickets).unwrap_or(0);
+    println!(
+        "  commit→assignment           p50 {}  p99 {}  max {}  ({}/{tickets} tickets assigned)",
+        late(&assign_ms, expected, 50.0, args.wait_secs),
+        late(&assign_ms, expected, 99.0, args.wait_secs),
+        late(&assign_ms, expected, 100.0, args.wait_secs),
+        assigned
+    );
+    println!(
+        "  receipt→ack at relay        p50 {}  p99 {}  max {}  ({} acks for {tickets} tickets within the wait; \
+         {sink_total} mails at the sink, {sink_volunteer} of them to volunteers)",
+        late(&ack_ms, expected, 50.0, args.wait_secs),
+        late(&ack_ms, expected, 99.0, args.wait_secs),
+        late(&ack_ms, expected, 100.0, args.wait_secs),
+        ack_ms.len()
+    );
+    if let (Some(a), Some(b), Some(c)) = (cpu_start, cpu_sent, cpu_drain) {
+        let (send, drain) = (b.since(&a), c.since(&b));
+        println!(
+            "  CPU while sending           machine {:.0}% busy ({:.0}% iowait) of {} cores; server {:.2} cores, Postgres {:.2} cores, load generator {:.2} cores, other {:.2} cores",
+            send.busy_pct,
+            send.iowait_pct,
+            send.cores,
+            send.server_cores,
+            send.postgres_cores,
+            send.self_cores,
+            send.rest_cores()
+        );
+        println!(
+            "  CPU after sending           machine {:.0}% busy ({:.0}% iowait); server {:.2} cores, Postgres {:.2} cores, other {:.2} cores ({:.1} s)",
+            drain.busy_pct,
+            drain.iowait_pct,
+            drain.server_cores,
+            drain.postgres_cores,
+            drain.rest_cores(),
+            drain.secs
+        );
+    }
+    match rss_kib {
+        Some(k) => println!("  server peak RSS (VmHWM)     {:.1} MB", k as f64 / 1024.0),
+        None => println!("  server peak RSS (VmHWM)     unavailable"),
+    }
+    if let Some((ceiling_rate, cwall)) = ceiling {
+        println!(
+            "  Postgres ceiling            {ceiling_rate:.0} msg/s ({} transactions in {cwall:.2} s, {} connections)",
+            msgs.len(),
+            args.connections
+        );
+        println!(
+            "  ratio to ceiling            {:.1}%",
+            100.0 * rate / ceiling_rate
+        );
+        println!("  CPU during the ceiling      {ceiling_cpu}");
+    }
+    let ok_once = missing.is_empty() && duplicated.is_empty();
+    println!(
+        "  stored exactly once         {} ({} answered 250, {} distinct stored, {stored_total} inbound rows, {} missing, {} duplicated)",
+        if ok_once { "OK" } else { "FAIL" },
+        ok.len(),
+        stored.len(),
+        missing.len(),
+        duplicated.len()
+    );
+    for id in missing.iter().take(20) {
+        println!("    missing    <{id}>");
+    }
+    for (id, n) in duplicated.iter().take(20) {
+        println!("    duplicated <{id}> ×{n}");
+    }
+    Ok(ok_once)
+}
+
+/// The raw commit rate of the same rows: one transaction per message with
+/// the inserts of `Store::ingest`, plain SQL, `connections` at once.
+/// Returns (messages/s, wall seconds).
+async fn ceiling(
+    url: &str,
+    msgs: &Arc<Vec<Msg>>,
+    connections: usize,
+) -> Result<(f64, f64, String)> {
+    let store = Store::connect_lazy(url, 2)?;
+    store
+        .migrate()
+        .await
+        .context("migrating the ceiling database")?;
+    store.pool().close().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(u32::try_from(connections)?)
+        .min_connections(u32::try_from(connections)?)
+        .connect(url)
+        .await?;
+    // Open every connection before timing.
+    let mut warm = Vec::new();
+    for _ in 0..connections {
+        warm.push(pool.acquire().await?);
+    }
+    drop(warm);
+    eprintln!(
+        "ceiling: {} transactions over {connections} connections",
+        msgs.len()
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = Cpu::sample(std::process::id());
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (pool, msgs, next) = (pool.clone(), msgs.clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= msgs.len() {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                raw_ingest(&pool, &msgs[i])
+                    .await
+                    .with_context(|| format!("ceiling message {i}"))?;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.context("ceiling task panicked")??;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let mut cpu = String::new();
+    if let (Some(a), Some(b)) = (cpu_before, Cpu::sample(std::process::id())) {
+        let u = b.since(&a);
+        cpu = format!(
+            "machine {:.0}% busy ({:.0}% iowait), Postgres {:.2} cores, load generator {:.2} cores, other {:.2} cores",
+            u.busy_pct,
+            u.iowait_pct,
+            u.postgres_cores,
+            u.self_cores,
+            u.rest_cores()
+        );
+    }
+    pool.close().await;
+    Ok((msgs.len() as f64 / wall, wall, cpu))
+}
+
+async fn raw_ingest(pool: &PgPool, m: &Msg) -> Result<()> {
+    let c = &COUNTRIES[m.country];
+    let key = format!("mid:{}", m.message_id);
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    let seen: Option<String> = sqlx::query_scalar(
+        "SELECT t.reference FROM inbound_dedup d JOIN tickets t ON t.id = d.ticket_id WHERE d.key = $1",
+    )
+    .bind(&key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    ensure!(seen.is_none(), "duplicate in the ceiling run");
+    let raw_id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO raw_messages (id, sha256, size, data, source, envelope_from, envelope_to)
+         VALUES ($1, $2, $3, $4, 'smtp', $5, $6)",
+    )
+    .bind(raw_id)
+    .bind(hex::encode(Sha256::digest(&m.raw)))
+    .bind(i32::try_from(m.raw.len())?)
+    .bind(&m.raw)
+    .bind(&m.from)
+    .bind(vec![CONCIERGE_ADDRESS.to_owned()])
+    .execute(&mut *tx)
+    .await?;
+    let requester_id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO requesters (id, email, name) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO UPDATE SET name = COALESCE(requesters.name, EXCLUDED.name)
+         RETURNING id",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(&m.from)
+    .bind(&m.from_name)
+    .fetch_one(&mut *tx)
+    .await?;
+    let ticket_id = uuid::Uuid::new_v4();
+    let reference = format!("L-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    sqlx::query(
+        "INSERT INTO tickets (id, reference, subject, requester_id, country, country_source,
+            country_confidence, language, last_inbound_at, first_response_due_at)
+         VALUES ($1, $2, $3, $4, $5, 'domain', 0.9, $6, now(), now() + make_interval(mins => 1440))
+         ON CONFLICT (reference) DO NOTHING RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(&reference)
+    .bind(&m.subject)
+    .bind(requester_id)
+    .bind(c.code)
+    .bind(c.languages[0])
+    .fetch_optional(&mut *tx)
+    .await?;
+    let message_id = uuid::Uuid::new_v4();
+    let headers = serde_json::json!([
+        ["From", format!("{} <{}>", m.from_name, m.from)],
+        ["To", CONCIERGE_ADDRESS],
+        ["Subject", m.subject],
+        ["Message-ID", format!("<{}>", m.message_id)],
+    ]);
+    sqlx::query(
+        r#"INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
+            "references", from_address, from_name, to_addresses, subject, text_body, headers,
+            sent_at, raw_id)
+         VALUES ($1, $2, 'inbound', 'human', $3, '{}', '{}', $4, $5, $6, $7, $8, $9, now(), $10)"#,
+    )
+    .bind(message_id)
+    .bind(ticket_id)
+    .bind(&m.message_id)
+    .bind(&m.from)
+    .bind(&m.from_name)
+    .bind(vec![CONCIERGE_ADDRESS.to_owned()])
+    .bind(&m.subject)
+    .bind(&m.text)
+    .bind(headers)
+    .bind(raw_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE tickets SET message_count = message_count + 1 WHERE id = $1")
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO inbound_dedup (key, message_id, ticket_id) VALUES ($1, $2, $3)")
+        .bind(&key)
+        .bind(message_id)
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,556 @@
+//! The queue (`GET /`) and a case (`GET /cases/{reference}`), with its two
+//! forms: reply and status.
+
+use askama::Template;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use concierge_access::{CaseScope, Principal, Role, can_change_case, can_view_case};
+use concierge_core::ticket::{TicketReference, TicketStatus};
+use concierge_outbound::{OutboundError, ReplyError};
+use concierge_store::{CaseChange, ChangeError, StoreError};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::sanitize;
+use super::{PageError, Viewer, page, see_other};
+use crate::AppState;
+use crate::hub::parse_country;
+
+/// Cases per queue page.
+const PER_PAGE: u32 = 50;
+
+fn fmt_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn opt_time(t: Option<DateTime<Utc>>) -> String {
+    t.map(fmt_time).unwrap_or_default()
+}
+
+/// What the queue filter of a principal is, as SQL parameters: staff see
+/// everything; a caseworker their own cases and the unassigned cases of
+/// the countries they cover (`*` and blanks never match), as
+/// `concierge_access::can_view_case` says.
+fn scope_params(p: &Principal) -> (bool, Option<Uuid>, Vec<String>) {
+    let all = matches!(p.role, Role::Admin | Role::Coordinator);
+    let countries = p
+        .countries
+        .iter()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty() && c != "*")
+        .collect();
+    let mine = if p.role == Role::Caseworker {
+        p.volunteer_id
+    } else {
+        None
+    };
+    (all, mine, countries)
+}
+
+/// Query string of the queue.
+#[derive(Debug, Deserialize)]
+pub(crate) struct QueueQuery {
+    status: Option<String>,
+    country: Option<String>,
+    page: Option<u32>,
+}
+
+struct QueueRow {
+    reference: String,
+    subject: String,
+    status: String,
+    country: String,
+    language: String,
+    assignee: String,
+    updated: String,
+}
+
+struct StatusOption {
+    value: &'static str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/queue.html")]
+struct QueuePage<'a> {
+    who: &'a str,
+    csrf: &'a str,
+    rows: Vec<QueueRow>,
+    statuses: Vec<StatusOption>,
+    country: String,
+    page: u32,
+    prev_href: String,
+    next_href: String,
+}
+
+fn queue_href(status: Option<&str>, country: Option<&str>, page: u32) -> String {
+    // Both are validated (a status name, two letters): nothing to encode.
+    let mut params = Vec::new();
+    if let Some(s) = status {
+        params.push(format!("status={s}"));
+    }
+    if let Some(c) = country {
+        params.push(format!("country={c}"));
+    }
+    if page > 1 {
+        params.push(format!("page={page}"));
+    }
+    if params.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/?{}", params.join("&"))
+    }
+}
+
+/// `GET /?status=&country=&page=`: the cases the viewer may see, most
+/// recently updated first.
+pub(crate) async fn queue(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    q: Result<Query<QueueQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(q) = q.map_err(|_| PageError::bad_request("The filter is not valid."))?;
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            s.parse::<TicketStatus>()
+                .map_err(|_| PageError::bad_request("Unknown status."))?,
+        ),
+        None => None,
+    };
+    let country = match q
+        .country
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(c) => Some(parse_country(c).map_err(PageError::bad_request)?),
+        None => None,
+    };
+    let page_no = q.page.unwrap_or(1).clamp(1, 100_000);
+    let (all, mine, countries) = scope_params(&viewer.principal);
+    let offset = i64::from(page_no - 1) * i64::from(PER_PAGE);
+    let rows = sqlx::query!(
+        r#"SELECT t.reference, t.subject, t.status, t.country, t.language,
+                  v.email AS "assignee?", t.updated_at
+           FROM tickets t LEFT JOIN volunteers v ON v.id = t.assignee_id
+           WHERE ($1 OR t.assignee_id = $2
+                  OR (t.assignee_id IS NULL AND upper(t.country) = ANY($3)))
+             AND ($4::text IS NULL OR t.status = $4)
+             AND ($5::text IS NULL OR t.country = $5)
+           ORDER BY t.updated_at DESC, t.id
+           LIMIT $6 OFFSET $7"#,
+        all,
+        mine,
+        &countries,
+        status.map(TicketStatus::as_str),
+        country,
+        i64::from(PER_PAGE) + 1,
+        offset
+    )
+    .fetch_all(state.store.pool())
+    .await?;
+    let has_more = rows.len() > PER_PAGE as usize;
+    let rows = rows
+        .into_iter()
+        .take(PER_PAGE as usize)
+        .map(|r| QueueRow {
+            reference: r.reference,
+            subject: r.subject,
+            status: r.status,
+            country: r.country.unwrap_or_default(),
+            language: r.language.unwrap_or_default(),
+            assignee: r.assignee.unwrap_or_default(),
+            updated: fmt_time(r.updated_at),
+        })
+        .collect();
+    let s = status.map(TicketStatus::as_str);
+    let c = country.as_deref();
+    let body = QueuePage {
+        who: viewer.display(),
+        csrf: &viewer.csrf,
+        rows,
+        statuses: TicketStatus::ALL
+            .iter()
+            .map(|st| StatusOption {
+                value: st.as_str(),
+                selected: Some(*st) == status,
+            })
+            .collect(),
+        country: country.clone().unwrap_or_default(),
+        page: page_no,
+        prev_href: if page_no > 1 {
+            queue_href(s, c, page_no - 1)
+        } else {
+            String::new()
+        },
+        next_href: if has_more {
+            queue_href(s, c, page_no + 1)
+        } else {
+            String::new()
+        },
+    }
+    .render();
+    Ok(page(StatusCode::OK, body))
+}
+
+/// A case's id and policy scope, or 404 when missing *or* not visible.
+async fn scope_of(
+    state: &AppState,
+    viewer: &Viewer,
+    reference: &str,
+) -> Result<(TicketReference, Uuid, CaseScope), PageError> {
+    let reference: TicketReference = reference.parse().map_err(|_| PageError::not_found())?;
+    let row = sqlx::query!(
+        "SELECT id, assignee_id, country FROM tickets WHERE reference = $1",
+        reference.as_str()
+    )
+    .fetch_optional(state.store.pool())
+    .await?
+    .ok_or_else(PageError::not_found)?;
+    let scope = CaseScope {
+        assignee: row.assignee_id,
+        country: row.country,
+    };
+    if !can_view_case(&viewer.principal, &scope) {
+        return Err(PageError::not_found());
+    }
+    Ok((reference, row.id, scope))
+}
+
+struct MessageRow {
+    direction: String,
+    class: String,
+    from: String,
+    subject: String,
+    at: String,
+    /// Sanitised HTML; empty: show `text`.
+    html: String,
+    text: String,
+    attachments: Vec<String>,
+}
+
+struct AssignmentRow {
+    volunteer: String,
+    reason: String,
+    assigned_by: String,
+    assigned_at: String,
+    ended: String,
+}
+
+struct DeliveryRow {
+    kind: String,
+    recipients: String,
+    status: String,
+    attempts: i32,
+    last_error: String,
+    created_at: String,
+    sent_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/case.html")]
+struct CasePage<'a> {
+    who: &'a str,
+    csrf: &'a str,
+    reference: String,
+    subject: String,
+    status: String,
+    priority: String,
+    country: String,
+    country_source: String,
+    country_confidence: String,
+    language: String,
+    requester: String,
+    assignee: String,
+    assignment_reason: String,
+    routing_state: String,
+    created: String,
+    updated: String,
+    can_change: bool,
+    next_statuses: Vec<&'static str>,
+    assignments: Vec<AssignmentRow>,
+    deliveries: Vec<DeliveryRow>,
+    messages: Vec<MessageRow>,
+}
+
+/// `GET /cases/{reference}`: the case and its thread. Audited.
+pub(crate) async fn show(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+) -> Result<Response, PageError> {
+    let (reference, id, scope) = scope_of(&state, &viewer, &reference).await?;
+    let d = state
+        .store
+        .ticket_detail(reference.as_str())
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    state
+        .store
+        .audit(
+            Some(viewer.principal.user_id),
+            "case.view",
+            Some(id),
+            &serde_json::json!({ "reference": reference.as_str() }),
+        )
+        .await?;
+    let t = d.ticket;
+    let current: Option<TicketStatus> = t.status.parse().ok();
+    let next_statuses = TicketStatus::ALL
+        .into_iter()
+        .filter(|s| current.is_some_and(|c| c.can_transition_to(*s)))
+        .map(TicketStatus::as_str)
+        .collect();
+    let messages = d
+        .messages
+        .into_iter()
+        .map(|m| {
+            // Only what people sent in is HTML; our own mail and notes are
+            // shown as text.
+            let html = match (&m.html, m.direction.as_str()) {
+                (Some(h), "inbound") if !h.trim().is_empty() => sanitize::clean(h),
+                _ => String::new(),
+            };
+            let from = match (m.from_name, m.from) {
+                (Some(n), Some(a)) if !n.is_empty() => format!("{n} <{a}>"),
+                (_, Some(a)) => a,
+                (Some(n), None) => n,
+                (None, None) => String::new(),
+            };
+            MessageRow {
+                direction: m.direction,
+                class: m.class,
+                from,
+                subject: m.subject,
+                at: fmt_time(m.sent_at.unwrap_or(m.created_at)),
+                html,
+                text: m.text,
+                attachments: m
+                    .attachments
+                    .into_iter()
+                    .map(|a| format!("{} ({}, {} bytes)", a.filename, a.content_type, a.size))
+                    .collect(),
+            }
+        })
+        .collect();
+    let body = CasePage {
+        who: viewer.display(),
+        csrf: &viewer.csrf,
+        can_change: can_change_case(&viewer.principal, &scope),
+        next_statuses,
+        reference: t.reference,
+        subject: t.subject,
+        status: t.status,
+        priority: t.priority,
+        country: t.country.unwrap_or_default(),
+        country_source: t.country_source.unwrap_or_default(),
+        country_confidence: t
+            .country_confidence
+            .map(|c| format!("{:.0} %", c * 100.0))
+            .unwrap_or_default(),
+        language: t.language.unwrap_or_default(),
+        requester: t
+            .requester
+            .map(|r| match r.name {
+                Some(n) if !n.is_empty() => format!("{n} <{}>", r.email),
+                _ => r.email,
+            })
+            .unwrap_or_default(),
+        assignee: t.assignee.unwrap_or_default(),
+        assignment_reason: t.assignment_reason.unwrap_or_default(),
+        routing_state: t.routing_state,
+        created: fmt_time(t.created_at),
+        updated: fmt_time(t.updated_at),
+        assignments: d
+            .assignments
+            .into_iter()
+            .map(|a| AssignmentRow {
+                volunteer: a.volunteer,
+                reason: a.reason,
+                assigned_by: a.assigned_by,
+                assigned_at: fmt_time(a.assigned_at),
+                ended: match (a.ended_at, a.ended_reason) {
+                    (Some(at), Some(r)) => format!("{} ({r})", fmt_time(at)),
+                    (Some(at), None) => fmt_time(at),
+                    (None, _) => String::new(),
+                },
+            })
+            .collect(),
+        deliveries: d
+            .deliveries
+            .into_iter()
+            .map(|x| DeliveryRow {
+                kind: x.kind,
+                recipients: x.recipients.join(", "),
+                status: x.status,
+                attempts: x.attempts,
+                last_error: x.last_error.unwrap_or_default(),
+                created_at: fmt_time(x.created_at),
+                sent_at: opt_time(x.sent_at),
+            })
+            .collect(),
+        messages,
+    }
+    .render();
+    Ok(page(StatusCode::OK, body))
+}
+
+/// A case the viewer may change, or 404 (not visible) / 403 (visible, not
+/// theirs to change).
+async fn changeable(
+    state: &AppState,
+    viewer: &Viewer,
+    reference: &str,
+) -> Result<(TicketReference, Uuid), PageError> {
+    let (reference, id, scope) = scope_of(state, viewer, reference).await?;
+    if !can_change_case(&viewer.principal, &scope) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Only the caseworker assigned to this case (or a coordinator) can change it.",
+        ));
+    }
+    Ok((reference, id))
+}
+
+/// Body of `POST /cases/{reference}/reply`.
+#[derive(Deserialize)]
+pub(crate) struct ReplyForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /cases/{reference}/reply`: queues the reply as the API does.
+pub(crate) async fn reply(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    form: Result<Form<ReplyForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let form = form.ok().map(|Form(f)| f);
+    viewer.check_csrf(form.as_ref().and_then(|f| f.csrf.as_deref()))?;
+    let Some(form) = form else {
+        return Err(PageError::bad_request("The form was incomplete."));
+    };
+    let (reference, id) = changeable(&state, &viewer, &reference).await?;
+    let text = form.text.trim();
+    if text.is_empty() || text.len() > 100_000 {
+        return Err(PageError::bad_request(
+            "The reply must be between 1 and 100000 bytes.",
+        ));
+    }
+    let message_id = state
+        .mailer
+        .reply(&reference, viewer.display(), text)
+        .await
+        .map_err(|e| match e {
+            ReplyError::NotFound => PageError::not_found(),
+            ReplyError::Closed | ReplyError::NoRecipient => {
+                PageError::new(StatusCode::CONFLICT, e.to_string())
+            }
+            ReplyError::Outbound(OutboundError::Store(s)) => s.into(),
+            ReplyError::Outbound(other) => {
+                tracing::error!(error = %other, "composing a reply failed");
+                PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")
+            }
+        })?;
+    state
+        .store
+        .audit(
+            Some(viewer.principal.user_id),
+            "case.reply",
+            Some(id),
+            &serde_json::json!({ "reference": reference.as_str(), "message_id": message_id }),
+        )
+        .await?;
+    Ok(see_other(&format!("/cases/{}", reference.as_str())))
+}
+
+/// Body of `POST /cases/{reference}/status`.
+#[derive(Deserialize)]
+pub(crate) struct StatusForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    status: String,
+}
+
+/// `POST /cases/{reference}/status`: a status change through the state
+/// machine.
+pub(crate) async fn status(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    form: Result<Form<StatusForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let form = form.ok().map(|Form(f)| f);
+    viewer.check_csrf(form.as_ref().and_then(|f| f.csrf.as_deref()))?;
+    let Some(form) = form else {
+        return Err(PageError::bad_request("The form was incomplete."));
+    };
+    let (reference, id) = changeable(&state, &viewer, &reference).await?;
+    let new: TicketStatus = form
+        .status
+        .parse()
+        .map_err(|_| PageError::bad_request("Unknown status."))?;
+    let change = CaseChange {
+        status: Some(new),
+        priority: None,
+        country: None,
+    };
+    let actor = format!("user:{}", viewer.email);
+    state
+        .store
+        .change_case(reference.as_str(), &change, &state.sla, &actor)
+        .await
+        .map_err(|e| match e {
+            ChangeError::Refused(r) => PageError::new(StatusCode::CONFLICT, r.to_string()),
+            ChangeError::Store(StoreError::NotFound) => PageError::not_found(),
+            ChangeError::Store(s) => s.into(),
+        })?;
+    state
+        .store
+        .audit(
+            Some(viewer.principal.user_id),
+            "case.status",
+            Some(id),
+            &serde_json::json!({ "reference": reference.as_str(), "status": new.as_str() }),
+        )
+        .await?;
+    Ok(see_other(&format!("/cases/{}", reference.as_str())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_scope_matches_the_policy_inputs() {
+        let p = Principal {
+            user_id: Uuid::nil(),
+            role: Role::Caseworker,
+            volunteer_id: Some(Uuid::from_u128(7)),
+            countries: vec![" br".into(), "*".into(), String::new(), "de".into()],
+        };
+        let (all, mine, countries) = scope_params(&p);
+        assert!(!all);
+        assert_eq!(mine, Some(Uuid::from_u128(7)));
+        assert_eq!(countries, ["BR", "DE"]);
+        let admin = Principal {
+            role: Role::Admin,
+            ..p
+        };
+        assert!(scope_params(&admin).0);
+    }
+
+    #[test]
+    fn queue_links() {
+        assert_eq!(queue_href(None, None, 1), "/");
+        assert_eq!(
+            queue_href(Some("new"), Some("BR"), 3),
+            "/?status=new&country=BR&page=3"
+        );
+    }
+}

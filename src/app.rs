@@ -55,6 +55,8 @@ pub async fn mailer(settings: &Settings, store: &Store) -> Result<Mailer> {
             ack_period_minutes: settings.ack.period_minutes,
             max_send_attempts: settings.mail.max_send_attempts,
             retry_base_secs: settings.mail.retry_base_secs,
+            send_lease_secs: i64::try_from(settings.mail.send_timeout_secs).unwrap_or(i64::MAX / 2)
+                + 10,
         },
     ))
 }
@@ -65,7 +67,11 @@ pub fn mail_deps(settings: &Settings, mailer: &Mailer) -> Result<Option<MailDeps
         tracing::warn!("mail.outbound_url is empty: outgoing mail waits in the outbox");
         return Ok(None);
     }
-    let relay = Relay::from_url(&settings.mail.outbound_url).context("mail.outbound_url")?;
+    let relay = Relay::from_url(&settings.mail.outbound_url)
+        .context("mail.outbound_url")?
+        .with_send_timeout(std::time::Duration::from_secs(
+            settings.mail.send_timeout_secs.max(1),
+        ));
     Ok(Some(MailDeps {
         mailer: mailer.clone(),
         relay: Arc::new(relay),

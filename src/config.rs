@@ -170,6 +170,8 @@ pub struct Mail {
     pub max_send_attempts: i32,
     /// First retry delay.
     pub retry_base_secs: i64,
+    /// Longest hand-over to the relay.
+    pub send_timeout_secs: u64,
     /// Public base URL.
     pub public_url: String,
 }

@@ -38,6 +38,9 @@ pub struct OutboundConfig {
     pub max_send_attempts: i32,
     /// First retry delay in seconds; doubles per attempt, capped at 1 h.
     pub retry_base_secs: i64,
+    /// How long a sender holds an outbox row: the relay's send timeout plus
+    /// a margin, so a live sender is never overtaken.
+    pub send_lease_secs: i64,
 }
 
 /// A failure while composing or sending.
@@ -371,7 +374,11 @@ impl Mailer {
     /// delay (30 s, 1 min, 2 min … capped at 1 h) up to
     /// `max_send_attempts`; permanent ones are recorded on the case.
     pub async fn send(&self, relay: &Relay, outbox_id: Uuid) -> Result<(), OutboundError> {
-        let Some(row) = self.store.claim_mail(outbox_id).await? else {
+        let Some(row) = self
+            .store
+            .claim_mail(outbox_id, self.config.send_lease_secs)
+            .await?
+        else {
             return Ok(());
         };
         match relay

@@ -77,9 +77,6 @@ pub struct DeliveryView {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-/// How long a sender holds a row before another may retry it.
-const LEASE_SECS: f64 = 120.0;
-
 /// Writes a mail into the outbox inside `tx` and enqueues its send job.
 /// Returns `false` when the same cause already produced a mail.
 pub async fn enqueue_mail(tx: &mut sqlx::PgConnection, m: &NewMail) -> Result<bool, StoreError> {
@@ -270,9 +267,15 @@ impl Store {
         .await?)
     }
 
-    /// Claims a row for sending under a lease; `None` when it is sent,
-    /// failed, not due yet, or leased by another sender.
-    pub async fn claim_mail(&self, id: Uuid) -> Result<Option<Claimed>, StoreError> {
+    /// Claims a row for sending under a lease of `lease_secs` (longer than a
+    /// send can take, so two senders never overlap); `None` when it is sent,
+    /// failed, not due yet, or leased by another sender. A sender that dies
+    /// holding a lease delays the mail until the lease runs out.
+    pub async fn claim_mail(
+        &self,
+        id: Uuid,
+        lease_secs: i64,
+    ) -> Result<Option<Claimed>, StoreError> {
         Ok(sqlx::query_as!(
             Claimed,
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1,
@@ -282,7 +285,7 @@ impl Store {
                     OR (status = 'sending' AND next_attempt_at <= now()))
              RETURNING id, envelope_from, recipients, raw, attempts",
             id,
-            LEASE_SECS
+            lease_secs as f64
         )
         .fetch_optional(&self.pool)
         .await?)
@@ -372,7 +375,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let ids = sqlx::query_scalar!(
             "SELECT id FROM outbox WHERE status IN ('pending','sending')
-               AND next_attempt_at < now() - interval '30 seconds'
+               AND next_attempt_at < now() - interval '5 seconds'
              ORDER BY next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED"
         )
         .fetch_all(&mut *tx)

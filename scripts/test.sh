@@ -11,10 +11,16 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "test.sh: cargo is not installed (https://rustup.rs)" >&2; exit 1
 fi
 
-# Tools the tests drive (PostgreSQL client and server binaries).
+# Tools the tests drive (PostgreSQL client and server binaries; Debian's
+# Chromium and ChromeDriver for tests/browser.rs; OpenSSL headers for the
+# WebDriver client's TLS, which links the system OpenSSL).
 need=()
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

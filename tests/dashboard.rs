@@ -152,7 +152,7 @@ fn assert_dashboard_headers(h: &reqwest::header::HeaderMap) {
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     );
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["cache-control"], "no-store");
 }
 

@@ -13,7 +13,10 @@
 //! target/release/concierge-bench route --cases 10000 --workers 2
 //! ```
 
-use std::path::{Path, PathBuf};
+use concierge_bench::{
+    concierge_binary, create_database, drop_database, percentile, with_database,
+};
+use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +27,7 @@ use clap::{Args, Parser, Subcommand};
 use concierge::config::Settings;
 use concierge_inbound::{Delivery, Inbound};
 use concierge_store::{InboundSource, ROUTE_QUEUE, Store};
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::process::{Child, Command};
 
 /// Load benchmarks for Concierge against a real PostgreSQL server.
@@ -255,58 +258,15 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The `concierge` binary next to this one.
-fn concierge_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the concierge-bench executable")?;
-    let bin = exe.with_file_name(format!("concierge{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
-        bail!(
-            "{} not found: build every binary first with \
-             `SQLX_OFFLINE=true cargo build --release --workspace --bins` and run \
-             target/release/concierge-bench",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
-/// `url` with its database replaced by `db` (query parameters kept).
-fn with_database(url: &str, db: &str) -> Result<String> {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let (_, rest) = base
-        .split_once("://")
-        .with_context(|| format!("{url:?} is not a postgres:// URL"))?;
-    let server = if rest.contains('/') {
-        base.rsplit_once('/').map_or(base, |(s, _)| s)
-    } else {
-        base
-    };
-    Ok(match query {
-        Some(q) => format!("{server}/{db}?{q}"),
-        None => format!("{server}/{db}"),
-    })
-}
-
 async fn route(args: RouteArgs) -> Result<bool> {
     ensure!(args.cases > 0, "--cases must be at least 1");
     ensure!(args.workers > 0, "--workers must be at least 1");
     ensure!(args.ingest_tasks > 0, "--ingest-tasks must be at least 1");
-    let concierge = concierge_binary()?;
+    let concierge = concierge_binary("concierge-bench")?;
 
     let db_name = format!("concierge_bench_{}", uuid::Uuid::new_v4().simple());
     let db_url = with_database(&args.database_url, &db_name)?;
-    let mut admin = PgConnection::connect(&args.database_url)
-        .await
-        .with_context(|| "connecting to --database-url")?;
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{db_name}\"")))
-        .execute(&mut admin)
-        .await
-        .with_context(|| format!("creating database {db_name}"))?;
-    let _ = admin.close().await;
-    eprintln!("created database {db_name}");
+    create_database(&args.database_url, &db_name).await?;
 
     let mut workers = Vec::new();
     let result = tokio::select! {
@@ -328,17 +288,6 @@ async fn route(args: RouteArgs) -> Result<bool> {
         eprintln!("dropped database {db_name}");
     }
     result
-}
-
-async fn drop_database(server_url: &str, db_name: &str) -> Result<()> {
-    let mut admin = PgConnection::connect(server_url).await?;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    let _ = admin.close().await;
-    Ok(())
 }
 
 /// One raw message from a distinct sender in `COUNTRIES[i % len]`.
@@ -415,15 +364,6 @@ async fn open_route_jobs(pool: &PgPool) -> Result<i64> {
     .bind(ROUTE_QUEUE)
     .fetch_one(pool)
     .await?)
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 async fn bench(

@@ -12,6 +12,9 @@
 //! target/release/concierge-load run --messages 5000 --connections 16
 //! ```
 
+use concierge_bench::{
+    concierge_binary, create_database, drop_database, percentile, with_database,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,7 +31,7 @@ use concierge_store::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -287,21 +290,6 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The `concierge` binary next to this one.
-fn concierge_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the concierge-load executable")?;
-    let bin = exe.with_file_name(format!("concierge{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
-        bail!(
-            "{} not found: build every binary first with \
-             `SQLX_OFFLINE=true cargo build --release --workspace --bins` and run \
-             target/release/concierge-load",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
 /// The repository root: where `config/` is.
 fn repo_root() -> Result<PathBuf> {
     for candidate in [PathBuf::from(REPO_ROOT), std::env::current_dir()?] {
@@ -312,54 +300,10 @@ fn repo_root() -> Result<PathBuf> {
     bail!("cannot find the repository's config/ folder; run from the repository root")
 }
 
-/// `url` with its database replaced by `db` (query parameters kept).
-fn with_database(url: &str, db: &str) -> Result<String> {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let (_, rest) = base
-        .split_once("://")
-        .with_context(|| format!("{url:?} is not a postgres:// URL"))?;
-    let server = if rest.contains('/') {
-        base.rsplit_once('/').map_or(base, |(s, _)| s)
-    } else {
-        base
-    };
-    Ok(match query {
-        Some(q) => format!("{server}/{db}?{q}"),
-        None => format!("{server}/{db}"),
-    })
-}
-
-async fn create_database(server_url: &str, db_name: &str) -> Result<()> {
-    let mut admin = PgConnection::connect(server_url)
-        .await
-        .context("connecting to --database-url")?;
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{db_name}\"")))
-        .execute(&mut admin)
-        .await
-        .with_context(|| format!("creating database {db_name}"))?;
-    let _ = admin.close().await;
-    eprintln!("created database {db_name}");
-    Ok(())
-}
-
-async fn drop_database(server_url: &str, db_name: &str) -> Result<()> {
-    let mut admin = PgConnection::connect(server_url).await?;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    let _ = admin.close().await;
-    Ok(())
-}
-
 async fn run(args: RunArgs) -> Result<bool> {
     ensure!(args.messages > 0, "--messages must be at least 1");
     ensure!(args.connections > 0, "--connections must be at least 1");
-    let concierge = concierge_binary()?;
+    let concierge = concierge_binary("concierge-load")?;
     let root = repo_root()?;
 
     let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -941,15 +885,6 @@ impl Cpu {
             postgres_cores: cores(self.postgres.saturating_sub(start.postgres)),
         }
     }
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// One SMTP transaction's outcome.

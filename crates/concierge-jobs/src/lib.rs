@@ -87,20 +87,35 @@ pub struct MailDeps {
 
 async fn mail(job: MailJob, deps: Data<MailDeps>) -> Result<(), JobError> {
     let err = |e: concierge_outbound::OutboundError| JobError(e.to_string());
+    // Composed mail is sent in the same job: no second job per mail. Its
+    // outbox row was committed first, so a crash in between leaves it due,
+    // and the sweep gives it a send job.
     match job {
         MailJob::Ack { ticket_id } => {
             match deps.mailer.acknowledge(ticket_id).await.map_err(err)? {
                 AckOutcome::Suppressed(why) => {
                     tracing::info!(ticket = %ticket_id, why, "no acknowledgement")
                 }
-                AckOutcome::Queued | AckOutcome::AlreadyDone => {}
+                AckOutcome::Queued(outbox_id) => deps
+                    .mailer
+                    .send(&deps.relay, outbox_id)
+                    .await
+                    .map_err(err)?,
+                AckOutcome::AlreadyDone => {}
             }
         }
         MailJob::Assigned { assignment_id } => {
-            deps.mailer
+            if let Some(outbox_id) = deps
+                .mailer
                 .notify_assigned(assignment_id)
                 .await
-                .map_err(err)?;
+                .map_err(err)?
+            {
+                deps.mailer
+                    .send(&deps.relay, outbox_id)
+                    .await
+                    .map_err(err)?;
+            }
         }
         MailJob::Send { outbox_id } => deps
             .mailer
@@ -113,6 +128,12 @@ async fn mail(job: MailJob, deps: Data<MailDeps>) -> Result<(), JobError> {
 
 /// Runs the workers until `shutdown` resolves. Without `mail`, mail jobs
 /// wait for a process that has a relay configured.
+///
+/// Each worker is supervised: when it stops on its own (the database went
+/// away, a query failed), it is started again after a short pause that
+/// grows while failures repeat, under a new name (`…-route-1`, `…-route-2`),
+/// so the process resumes by itself when the database returns. Jobs the
+/// failed incarnation held are taken over once it misses its heartbeats.
 pub async fn run(
     store: Store,
     config: WorkerConfig,
@@ -121,57 +142,42 @@ pub async fn run(
 ) -> Result<(), WorkerError> {
     let pool = store.pool().clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-        Ok::<(), std::io::Error>(())
-    };
-    let route_worker = WorkerBuilder::new(format!("{}-route", config.name))
-        .backend(
-            PostgresStorage::<RouteJob>::new(&pool)
-                .with_config(
-                    Config::default()
-                        .queue(ROUTE_QUEUE)
-                        .batch_size(config.concurrency.max(1) * 2)
-                        .heartbeat_interval(config.heartbeat)
-                        .missed_heartbeats(config.missed_heartbeats),
+    let route_run = {
+        let (config, store, pool) = (config.clone(), store.clone(), pool.clone());
+        supervise("route", stop_rx.clone(), move |generation| {
+            let ctx = WorkerContext::new(&incarnation(&config.name, "route", generation));
+            let worker = WorkerBuilder::new(&ctx)
+                .backend(
+                    PostgresStorage::<RouteJob>::new(&pool)
+                        .with_config(queue_config(&config, ROUTE_QUEUE))
+                        .poll_with_strategy(poll_strategy(&store, &config, ROUTE_QUEUE)),
                 )
-                .poll_with_strategy(
-                    apalis_core::backend::ext::poll_strategy::Strategy::new()
-                        .stream(Pubsub::new(pool.clone(), ROUTE_QUEUE.to_owned()))
-                        .interval(config.poll_every),
-                ),
-        )
-        .data(store.clone())
-        .concurrency(config.concurrency.max(1))
-        .build(route);
-    let route_run = route_worker.run_until(stopped(stop_rx.clone()));
+                .data(store.clone())
+                .concurrency(config.concurrency.max(1))
+                .build(route);
+            (ctx, worker.run())
+        })
+    };
     let mail_run = {
         let rx = stop_rx.clone();
         let config = config.clone();
-        let pool = pool.clone();
+        let (store, pool) = (store.clone(), pool.clone());
         async move {
             let Some(deps) = mail_deps else { return Ok(()) };
-            WorkerBuilder::new(format!("{}-mail", config.name))
-                .backend(
-                    PostgresStorage::<MailJob>::new(&pool)
-                        .with_config(
-                            Config::default()
-                                .queue(MAIL_QUEUE)
-                                .batch_size(config.concurrency.max(1) * 2)
-                                .heartbeat_interval(config.heartbeat)
-                                .missed_heartbeats(config.missed_heartbeats),
-                        )
-                        .poll_with_strategy(
-                            apalis_core::backend::ext::poll_strategy::Strategy::new()
-                                .stream(Pubsub::new(pool.clone(), MAIL_QUEUE.to_owned()))
-                                .interval(config.poll_every),
-                        ),
-                )
-                .data(deps)
-                .concurrency(config.concurrency.max(1))
-                .build(mail)
-                .run_until(stopped(rx))
-                .await
+            supervise("mail", rx, move |generation| {
+                let ctx = WorkerContext::new(&incarnation(&config.name, "mail", generation));
+                let worker = WorkerBuilder::new(&ctx)
+                    .backend(
+                        PostgresStorage::<MailJob>::new(&pool)
+                            .with_config(queue_config(&config, MAIL_QUEUE))
+                            .poll_with_strategy(poll_strategy(&store, &config, MAIL_QUEUE)),
+                    )
+                    .data(deps.clone())
+                    .concurrency(config.concurrency.max(1))
+                    .build(mail);
+                (ctx, worker.run())
+            })
+            .await
         }
     };
     let sweeper = tokio::spawn(sweep::run(store, config.sweep_every, stop_rx));
@@ -182,4 +188,107 @@ pub async fn run(
     let (r, m, ()) = tokio::join!(route_run, mail_run, trigger);
     let _ = sweeper.await;
     r.and(m)
+}
+
+/// The worker name of one incarnation: `<name>-<kind>`, then
+/// `<name>-<kind>-<n>` after the n-th restart (a name is registered once).
+fn incarnation(name: &str, kind: &str, generation: u32) -> String {
+    if generation == 0 {
+        format!("{name}-{kind}")
+    } else {
+        format!("{name}-{kind}-{generation}")
+    }
+}
+
+fn queue_config(config: &WorkerConfig, queue: &str) -> Config {
+    Config::default()
+        .queue(queue)
+        .batch_size(config.concurrency.max(1) * 2)
+        .heartbeat_interval(config.heartbeat)
+        .missed_heartbeats(config.missed_heartbeats)
+        // A fetched job is already locked to this worker ('Queued', lock_by)
+        // and taken over like a running one if the worker dies: marking it
+        // 'Running' too would cost a statement per job for nothing.
+        .lock_tasks(false)
+}
+
+/// When a worker fetches: at once when this process committed jobs of
+/// its queue, when any process did (LISTEN/NOTIFY), and every
+/// `poll_every` as a safety net.
+fn poll_strategy(
+    store: &Store,
+    config: &WorkerConfig,
+    queue: &str,
+) -> apalis_core::backend::ext::poll_strategy::Strategy {
+    let mut strategy = apalis_core::backend::ext::poll_strategy::Strategy::new()
+        .stream(Pubsub::new(store.pool().clone(), queue.to_owned()))
+        .interval(config.poll_every);
+    if let Some(rx) = store.job_wakeups(queue) {
+        strategy = strategy.stream(wake_stream(rx));
+    }
+    strategy
+}
+
+/// One item per change of `rx` (changes in between coalesce).
+fn wake_stream(
+    rx: tokio::sync::watch::Receiver<u64>,
+) -> std::pin::Pin<Box<dyn futures_util::Stream<Item = ()> + Send + Sync>> {
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.changed().await.ok()?;
+        Some(((), rx))
+    }))
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// First pause before restarting a worker that stopped on its own.
+const RESTART_MIN: Duration = Duration::from_millis(250);
+/// Longest pause between restarts while failures repeat.
+const RESTART_MAX: Duration = Duration::from_secs(5);
+
+/// Runs the worker `start` builds until `stop` turns true, starting a new
+/// incarnation whenever one ends on its own.
+async fn supervise<F, Fut>(
+    kind: &'static str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut start: F,
+) -> Result<(), WorkerError>
+where
+    F: FnMut(u32) -> (WorkerContext, Fut),
+    Fut: Future<Output = Result<(), WorkerError>>,
+{
+    let mut generation = 0;
+    let mut pause = RESTART_MIN;
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let (ctx, run) = start(generation);
+        let began = std::time::Instant::now();
+        let mut run = std::pin::pin!(run);
+        let result = tokio::select! {
+            r = &mut run => r,
+            () = stopped(&mut stop) => {
+                // Graceful: finish what is in hand, then return.
+                let _ = ctx.stop();
+                return run.await;
+            }
+        };
+        match result {
+            Ok(()) => tracing::warn!(worker = kind, "worker stopped by itself; restarting"),
+            Err(e) => tracing::warn!(worker = kind, error = %e, "worker failed; restarting"),
+        }
+        if began.elapsed() > RESTART_MAX * 4 {
+            pause = RESTART_MIN;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = stopped(&mut stop) => return Ok(()),
+        }
+        pause = (pause * 2).min(RESTART_MAX);
+        generation += 1;
+    }
 }

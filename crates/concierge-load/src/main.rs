@@ -31,7 +31,7 @@ use concierge_store::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{AssertSqlSafe, PgPool};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -91,6 +91,17 @@ struct RunArgs {
     /// Skip the ceiling measurement.
     #[arg(long)]
     no_ceiling: bool,
+    /// Before the run, fill both databases (the server's and the
+    /// ceiling's) with this many stored, closed cases, each with its
+    /// requester, one inbound message of about 1 KB, its raw bytes and its
+    /// dedupe row (`generate_series`, in batches), then VACUUM ANALYZE: how
+    /// the cost grows with the mailbox (e.g. 10000 vs 1000000).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    seed_tickets: usize,
+    /// Extra environment for `concierge serve`, e.g.
+    /// `--server-env CONCIERGE__WORKER__CONCURRENCY=16` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    server_env: Vec<String>,
 }
 
 /// A country the senders come from: one volunteer covers it.
@@ -925,6 +936,9 @@ async fn load(
         COUNTRIES.len(),
         hub.entries
     );
+    if args.seed_tickets > 0 {
+        seed_tickets(&pool, args.seed_tickets).await?;
+    }
 
     let started = Instant::now();
     let msgs = Arc::new(generate(tag, args.messages, args.connections, args.seed));
@@ -956,6 +970,7 @@ async fn load(
         )
         .env("CONCIERGE__ACK__MAX_PER_REQUESTER", "1000000")
         .env("RUST_LOG", "warn")
+        .envs(server_env(&args.server_env)?)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -1064,8 +1079,11 @@ async fn load(
     }
 
     // Verify: every 250 stored exactly once.
+    // (Seeded cases, `--seed-tickets`, are left out.)
     let stored: Vec<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT message_id, count(*) FROM messages WHERE direction = 'inbound' GROUP BY message_id",
+        "SELECT message_id, count(*) FROM messages
+         WHERE direction = 'inbound' AND message_id NOT LIKE 'seed-%@seed.example.net'
+         GROUP BY message_id",
     )
     .fetch_all(&pool)
     .await?;
@@ -1085,9 +1103,10 @@ async fn load(
     let stored_total: i64 = stored.values().sum();
 
     // Wait for assignments and acknowledgements.
-    let tickets: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
-        .fetch_one(&pool)
-        .await?;
+    let tickets: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tickets WHERE subject NOT LIKE 'Seeded case %'")
+            .fetch_one(&pool)
+            .await?;
     let receipt: HashMap<&str, Instant> = ok
         .iter()
         .map(|s| (msgs[s.index].message_id.as_str(), s.at))
@@ -1153,7 +1172,7 @@ async fn load(
         None
     } else {
         let url = with_database(&args.database_url, ceiling_db)?;
-        let (rate, wall, cpu) = ceiling(&url, &msgs, args.connections).await?;
+        let (rate, wall, cpu) = ceiling(&url, &msgs, args.connections, args.seed_tickets).await?;
         ceiling_cpu = cpu;
         Some((rate, wall))
     };
@@ -1273,12 +1292,16 @@ async fn ceiling(
     url: &str,
     msgs: &Arc<Vec<Msg>>,
     connections: usize,
+    seed: usize,
 ) -> Result<(f64, f64, String)> {
     let store = Store::connect_lazy(url, 2)?;
     store
         .migrate()
         .await
         .context("migrating the ceiling database")?;
+    if seed > 0 {
+        seed_tickets(store.pool(), seed).await?;
+    }
     store.pool().close().await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(u32::try_from(connections)?)
@@ -1333,95 +1356,204 @@ async fn ceiling(
     Ok((msgs.len() as f64 / wall, wall, cpu))
 }
 
+/// `KEY=VALUE` pairs for the server's environment.
+fn server_env(pairs: &[String]) -> Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .with_context(|| format!("--server-env {p:?}: expected KEY=VALUE"))?;
+            ensure!(!k.is_empty(), "--server-env {p:?}: empty KEY");
+            Ok((k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// Rows per seeding transaction.
+const SEED_BATCH: usize = 50_000;
+
+/// Fills the database with `n` stored cases as a mailbox in use for a
+/// while: closed, answered, each with its requester, one ~1 KB inbound
+/// message, its raw bytes and dedupe row. References are the case number
+/// in base 30 over the reference alphabet (valid and unique; new cases
+/// draw random ones, so they can collide with these like in a real
+/// mailbox). Then VACUUM ANALYZE, so the run starts from settled tables.
+async fn seed_tickets(pool: &PgPool, n: usize) -> Result<()> {
+    let started = Instant::now();
+    let countries = COUNTRIES
+        .iter()
+        .map(|c| format!("'{}'", c.code))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut lo = 1;
+    while lo <= n {
+        let hi = (lo + SEED_BATCH - 1).min(n);
+        let (lo64, hi64, n64) = (i64::try_from(lo)?, i64::try_from(hi)?, i64::try_from(n)?);
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO requesters (id, email, name, created_at)
+             SELECT md5('r' || g)::uuid, 'seed' || g || '@seed.example.net', 'Seed ' || g,
+                    now() - make_interval(secs => ($3 - g + 1) * 60.0)
+             FROM generate_series($1::bigint, $2::bigint) g",
+        )
+        .bind(lo64)
+        .bind(hi64)
+        .bind(n64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO tickets (id, reference, subject, status, requester_id, country,
+                country_source, country_confidence, language, message_count, created_at,
+                updated_at, last_inbound_at, resolved_at, routing_state,
+                first_response_due_at, first_responded_at)
+             SELECT md5('t' || g)::uuid,
+                    'C-' || (SELECT string_agg(substr('23456789ABCDEFGHJKMNPQRSTVWXYZ',
+                                 ((g / (30 ^ k)::bigint) % 30)::int + 1, 1), '' ORDER BY k DESC)
+                             FROM generate_series(0, 5) k),
+                    'Seeded case ' || g,
+                    CASE WHEN g % 7 = 0 THEN 'closed' ELSE 'resolved' END,
+                    md5('r' || g)::uuid, (ARRAY[{countries}])[(g % 10) + 1], 'domain', 0.9, 'en',
+                    1, ts, ts, ts, ts + interval '3 days', 'pending', ts + interval '1 day',
+                    ts + interval '2 hours'
+             FROM (SELECT g, now() - make_interval(secs => ($3 - g + 1) * 60.0) AS ts
+                   FROM generate_series($1::bigint, $2::bigint) g) s"
+        )))
+        .bind(lo64)
+        .bind(hi64)
+        .bind(n64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO raw_messages (id, sha256, size, data, source, envelope_from, envelope_to,
+                received_at)
+             SELECT md5('w' || g)::uuid, encode(sha256(body), 'hex'), length(body), body, 'smtp',
+                    'seed' || g || '@seed.example.net', ARRAY['global@concierge.example.org'], ts
+             FROM (SELECT g, now() - make_interval(secs => ($3 - g + 1) * 60.0) AS ts,
+                          convert_to('From: seed' || g || '@seed.example.net' || E'\r\n\r\n'
+                                     || repeat(md5(g::text) || ' ', 30), 'UTF8') AS body
+                   FROM generate_series($1::bigint, $2::bigint) g) s",
+        )
+        .bind(lo64)
+        .bind(hi64)
+        .bind(n64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO messages (id, ticket_id, direction, class, message_id, from_address,
+                from_name, to_addresses, subject, text_body, sent_at, raw_id, created_at)
+             SELECT md5('m' || g)::uuid, md5('t' || g)::uuid, 'inbound', 'human',
+                    'seed-' || g || '@seed.example.net', 'seed' || g || '@seed.example.net',
+                    'Seed ' || g, ARRAY['global@concierge.example.org'], 'Seeded case ' || g,
+                    'Hello, I have not slept properly since the tour ended (case ' || g || '). '
+                    || repeat('Could you help me find someone to talk to? ', 22),
+                    ts, md5('w' || g)::uuid, ts
+             FROM (SELECT g, now() - make_interval(secs => ($3 - g + 1) * 60.0) AS ts
+                   FROM generate_series($1::bigint, $2::bigint) g) s",
+        )
+        .bind(lo64)
+        .bind(hi64)
+        .bind(n64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO inbound_dedup (key, message_id, ticket_id)
+             SELECT 'mid:seed-' || g || '@seed.example.net', md5('m' || g)::uuid,
+                    md5('t' || g)::uuid
+             FROM generate_series($1::bigint, $2::bigint) g",
+        )
+        .bind(lo64)
+        .bind(hi64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        eprint!(
+            "\rseeded {hi}/{n} cases ({:.0} s)   ",
+            started.elapsed().as_secs_f64()
+        );
+        lo = hi + 1;
+    }
+    sqlx::raw_sql("VACUUM ANALYZE").execute(pool).await?;
+    eprintln!(
+        "\rseeded {n} cases and vacuumed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 async fn raw_ingest(pool: &PgPool, m: &Msg) -> Result<()> {
     let c = &COUNTRIES[m.country];
     let key = format!("mid:{}", m.message_id);
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(&key)
-        .execute(&mut *tx)
-        .await?;
+    // As `Store::ingest`: the dedupe lock and look-up in one statement…
     let seen: Option<String> = sqlx::query_scalar(
-        "SELECT t.reference FROM inbound_dedup d JOIN tickets t ON t.id = d.ticket_id WHERE d.key = $1",
+        "SELECT (SELECT t.reference FROM inbound_dedup d JOIN tickets t ON t.id = d.ticket_id
+                 WHERE d.key = $1)
+         FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)) OFFSET 0) l",
     )
     .bind(&key)
-    .fetch_optional(&mut *tx)
-    .await?;
-    ensure!(seen.is_none(), "duplicate in the ceiling run");
-    let raw_id = uuid::Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO raw_messages (id, sha256, size, data, source, envelope_from, envelope_to)
-         VALUES ($1, $2, $3, $4, 'smtp', $5, $6)",
-    )
-    .bind(raw_id)
-    .bind(hex::encode(Sha256::digest(&m.raw)))
-    .bind(i32::try_from(m.raw.len())?)
-    .bind(&m.raw)
-    .bind(&m.from)
-    .bind(vec![CONCIERGE_ADDRESS.to_owned()])
-    .execute(&mut *tx)
-    .await?;
-    let requester_id: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO requesters (id, email, name) VALUES ($1, $2, $3)
-         ON CONFLICT (email) DO UPDATE SET name = COALESCE(requesters.name, EXCLUDED.name)
-         RETURNING id",
-    )
-    .bind(uuid::Uuid::new_v4())
-    .bind(&m.from)
-    .bind(&m.from_name)
     .fetch_one(&mut *tx)
     .await?;
-    let ticket_id = uuid::Uuid::new_v4();
-    let reference = format!("L-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    sqlx::query(
-        "INSERT INTO tickets (id, reference, subject, requester_id, country, country_source,
-            country_confidence, language, last_inbound_at, first_response_due_at)
-         VALUES ($1, $2, $3, $4, $5, 'domain', 0.9, $6, now(), now() + make_interval(mins => 1440))
-         ON CONFLICT (reference) DO NOTHING RETURNING id",
-    )
-    .bind(ticket_id)
-    .bind(&reference)
-    .bind(&m.subject)
-    .bind(requester_id)
-    .bind(c.code)
-    .bind(c.languages[0])
-    .fetch_optional(&mut *tx)
-    .await?;
-    let message_id = uuid::Uuid::new_v4();
+    ensure!(seen.is_none(), "duplicate in the ceiling run");
     let headers = serde_json::json!([
         ["From", format!("{} <{}>", m.from_name, m.from)],
         ["To", CONCIERGE_ADDRESS],
         ["Subject", m.subject],
         ["Message-ID", format!("<{}>", m.message_id)],
     ]);
-    sqlx::query(
-        r#"INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
-            "references", from_address, from_name, to_addresses, subject, text_body, headers,
-            sent_at, raw_id)
-         VALUES ($1, $2, 'inbound', 'human', $3, '{}', '{}', $4, $5, $6, $7, $8, $9, now(), $10)"#,
+    // …and every row of the new case in one more.
+    let inserted: Option<uuid::Uuid> = sqlx::query_scalar(
+        r#"WITH req AS (
+               INSERT INTO requesters (id, email, name) VALUES ($1, $2, $3)
+               ON CONFLICT (email) DO UPDATE SET name = COALESCE(requesters.name, EXCLUDED.name)
+               RETURNING id),
+           t AS (
+               INSERT INTO tickets (id, reference, subject, requester_id, country, country_source,
+                   country_confidence, language, last_inbound_at, first_response_due_at,
+                   message_count)
+               SELECT $4, $5, $6, (SELECT id FROM req), $7, 'domain', 0.9, $8, now(),
+                   now() + make_interval(mins => 1440), 1
+               ON CONFLICT (reference) DO NOTHING RETURNING id),
+           raw AS (
+               INSERT INTO raw_messages (id, sha256, size, data, source, envelope_from,
+                   envelope_to)
+               SELECT $9, $10, $11, $12, 'smtp', $2, $13 FROM t RETURNING id),
+           msg AS (
+               INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
+                   "references", from_address, from_name, to_addresses, subject, text_body,
+                   headers, sent_at, raw_id)
+               SELECT $14, t.id, 'inbound', 'human', $15, '{}', '{}', $2, $3, $13, $6, $16,
+                   $17, now(), raw.id
+               FROM t, raw RETURNING id, ticket_id),
+           dedup AS (
+               INSERT INTO inbound_dedup (key, message_id, ticket_id)
+               SELECT $18, msg.id, msg.ticket_id FROM msg)
+           SELECT id FROM t"#,
     )
-    .bind(message_id)
-    .bind(ticket_id)
-    .bind(&m.message_id)
+    .bind(uuid::Uuid::new_v4())
     .bind(&m.from)
     .bind(&m.from_name)
-    .bind(vec![CONCIERGE_ADDRESS.to_owned()])
+    .bind(uuid::Uuid::new_v4())
+    .bind(format!(
+        "L-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    ))
     .bind(&m.subject)
+    .bind(c.code)
+    .bind(c.languages[0])
+    .bind(uuid::Uuid::new_v4())
+    .bind(hex::encode(Sha256::digest(&m.raw)))
+    .bind(i32::try_from(m.raw.len())?)
+    .bind(&m.raw)
+    .bind(vec![CONCIERGE_ADDRESS.to_owned()])
+    .bind(uuid::Uuid::new_v4())
+    .bind(&m.message_id)
     .bind(&m.text)
     .bind(headers)
-    .bind(raw_id)
-    .execute(&mut *tx)
+    .bind(&key)
+    .fetch_optional(&mut *tx)
     .await?;
-    sqlx::query("UPDATE tickets SET message_count = message_count + 1 WHERE id = $1")
-        .bind(ticket_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO inbound_dedup (key, message_id, ticket_id) VALUES ($1, $2, $3)")
-        .bind(&key)
-        .bind(message_id)
-        .bind(ticket_id)
-        .execute(&mut *tx)
-        .await?;
+    ensure!(inserted.is_some(), "reference collision in the ceiling run");
     tx.commit().await?;
     Ok(())
 }

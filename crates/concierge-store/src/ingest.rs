@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::outbox::mark_bounced;
-use crate::queue::{MailJob, push_mail_jobs, push_route_jobs};
+use crate::queue::{MailJob, QuietJob, push_jobs_quietly};
 use crate::{Store, StoreError};
 
 /// Which door a message came in by.
@@ -162,22 +162,33 @@ impl Store {
     /// the requester, a new ticket or the existing one it replies to, the
     /// message and its attachments. A second delivery of the same message
     /// (same dedupe key) changes nothing and reports [`IngestOutcome::Duplicate`].
+    ///
+    /// A new case costs five statements: BEGIN, the dedupe lock and look-up,
+    /// one statement writing every row, one pushing its jobs, COMMIT.
     pub async fn ingest(&self, m: &NewInbound) -> Result<IngestOutcome, StoreError> {
+        match self.ingest_once(m).await {
+            // Another delivery of the same message committed between our
+            // look-up's snapshot and our lock (see `ingest_once`): look
+            // again, it is a duplicate now.
+            Err(e) if is_dedupe_conflict(&e) => self.ingest_once(m).await,
+            r => r,
+        }
+    }
+
+    async fn ingest_once(&self, m: &NewInbound) -> Result<IngestOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
 
-        // Serialise deliveries of the same message, then look for it.
-        sqlx::query!(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            m.dedupe_key
-        )
-        .execute(&mut *tx)
-        .await?;
+        // Serialise deliveries of the same message and look for it, in one
+        // statement. Its snapshot is taken before the lock is granted, so a
+        // delivery that commits while we wait is not seen here; our dedupe
+        // insert then fails on the key and `ingest` looks again.
         let seen = sqlx::query_scalar!(
-            "SELECT t.reference FROM inbound_dedup d JOIN tickets t ON t.id = d.ticket_id
-             WHERE d.key = $1",
+            r#"SELECT (SELECT t.reference FROM inbound_dedup d JOIN tickets t ON t.id = d.ticket_id
+                       WHERE d.key = $1) AS "reference?"
+               FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)) OFFSET 0) l"#,
             m.dedupe_key
         )
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         if let Some(reference) = seen {
             tx.rollback().await?;
@@ -186,46 +197,14 @@ impl Store {
             });
         }
 
-        let raw_id = Uuid::new_v4();
-        let sha = hex::encode(Sha256::digest(&m.raw));
-        sqlx::query!(
-            "INSERT INTO raw_messages (id, sha256, size, data, source, envelope_from, envelope_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            raw_id,
-            sha,
-            i32::try_from(m.raw.len()).unwrap_or(i32::MAX),
-            &m.raw,
-            m.source.as_str(),
-            m.envelope_from,
-            &m.envelope_to
-        )
-        .execute(&mut *tx)
-        .await?;
-
-        let requester_id = match &m.from {
-            Some(addr) => Some(
-                sqlx::query_scalar!(
-                    "INSERT INTO requesters (id, email, name) VALUES ($1, $2, $3)
-                     ON CONFLICT (email) DO UPDATE
-                       SET name = COALESCE(requesters.name, EXCLUDED.name)
-                     RETURNING id",
-                    Uuid::new_v4(),
-                    addr.as_str(),
-                    m.from_name
-                )
-                .fetch_one(&mut *tx)
-                .await?,
-            ),
-            None => None,
-        };
-
+        let rows = Rows::new(m);
+        let mut jobs = Vec::new();
         let existing = find_thread(&mut tx, m).await?;
-        let message_id = Uuid::new_v4();
+        let message_id = rows.message_id;
         let outcome = match existing {
             Some(t) => {
                 let status: TicketStatus = t.status.parse().unwrap_or(TicketStatus::New);
-                let from_requester = m.class.is_human();
-                let next = if from_requester {
+                let next = if m.class.is_human() {
                     status.on_requester_reply(t.has_assignee)
                 } else {
                     None
@@ -234,6 +213,7 @@ impl Store {
                     "UPDATE tickets SET
                         status = COALESCE($2, status),
                         updated_at = now(),
+                        message_count = message_count + 1,
                         last_inbound_at = CASE WHEN $3 THEN now() ELSE last_inbound_at END,
                         resolved_at = CASE WHEN $2::text IS NULL THEN resolved_at ELSE NULL END
                      WHERE id = $1",
@@ -243,9 +223,10 @@ impl Store {
                 )
                 .execute(&mut *tx)
                 .await?;
+                insert_message(&mut tx, m, &rows, t.id).await?;
                 // Reopened without a caseworker: route it again.
                 if next == Some(TicketStatus::New) {
-                    push_route_jobs(&mut tx, &[t.id]).await?;
+                    jobs.push(QuietJob::route(t.id)?);
                 }
                 IngestOutcome::Appended {
                     ticket_id: t.id,
@@ -256,49 +237,25 @@ impl Store {
             }
             None => {
                 let ticket_id = Uuid::new_v4();
-                let subject = if m.subject.trim().is_empty() {
-                    "(no subject)".to_owned()
-                } else {
-                    m.subject.clone()
-                };
-                let (country, country_source, confidence) = match &m.country {
-                    Some((c, s, conf)) => (Some(c.as_str()), Some(s.as_str()), Some(*conf)),
-                    None => (None, None, None),
-                };
-                // References are random; retry on the rare collision.
-                let reference = loop {
-                    let candidate = TicketReference::generate(&mut rand::rng());
-                    let inserted = sqlx::query_scalar!(
-                        "INSERT INTO tickets (id, reference, subject, requester_id, country,
-                            country_source, country_confidence, language, last_inbound_at,
-                            country_suggestion, first_response_due_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-                            CASE WHEN $9 THEN now() END, $10,
-                            now() + make_interval(mins => $11))
-                         ON CONFLICT (reference) DO NOTHING RETURNING id",
-                        ticket_id,
-                        candidate.as_str(),
-                        subject,
-                        requester_id,
-                        country,
-                        country_source,
-                        confidence,
-                        m.language,
-                        m.class.is_human(),
-                        m.country_suggestion,
-                        i32::try_from(m.first_response_minutes).unwrap_or(i32::MAX)
-                    )
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if inserted.is_some() {
-                        break candidate;
+                let new = NewTicket::new(m);
+                // References are random; on the rare collision the case
+                // statement writes nothing but the requester, and the case
+                // is written in two steps with other references.
+                let mut reference = TicketReference::generate(&mut rand::rng());
+                if !insert_case(&mut tx, m, &rows, &new, ticket_id, &reference).await? {
+                    loop {
+                        reference = TicketReference::generate(&mut rand::rng());
+                        if insert_ticket(&mut tx, m, &new, ticket_id, &reference).await? {
+                            break;
+                        }
                     }
-                };
+                    insert_message(&mut tx, m, &rows, ticket_id).await?;
+                }
                 if m.route {
-                    push_route_jobs(&mut tx, &[ticket_id]).await?;
+                    jobs.push(QuietJob::route(ticket_id)?);
                 }
                 if m.acknowledge {
-                    push_mail_jobs(&mut tx, &[MailJob::Ack { ticket_id }], None).await?;
+                    jobs.push(QuietJob::mail(&MailJob::Ack { ticket_id })?);
                 }
                 IngestOutcome::Created {
                     ticket_id,
@@ -307,73 +264,6 @@ impl Store {
                 }
             }
         };
-        let ticket_id = match &outcome {
-            IngestOutcome::Created { ticket_id, .. }
-            | IngestOutcome::Appended { ticket_id, .. } => *ticket_id,
-            IngestOutcome::Duplicate { .. } => unreachable!("duplicates returned above"),
-        };
-
-        sqlx::query!(
-            r#"INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
-                "references", from_address, from_name, reply_to, to_addresses, cc_addresses,
-                subject, text_body, html_body, headers, sent_at, raw_id)
-             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                $15, $16, $17)"#,
-            message_id,
-            ticket_id,
-            m.class.as_str(),
-            m.message_id,
-            &m.in_reply_to,
-            &m.references,
-            m.from.as_ref().map(|a| a.as_str()),
-            m.from_name,
-            m.reply_to,
-            &m.to,
-            &m.cc,
-            m.subject,
-            m.text,
-            m.html,
-            m.headers,
-            m.sent_at,
-            raw_id
-        )
-        .execute(&mut *tx)
-        .await?;
-
-        for (position, a) in m.attachments.iter().enumerate() {
-            sqlx::query!(
-                "INSERT INTO attachments (id, message_id, position, filename, content_type,
-                    content_id, inline, size, sha256, data)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                Uuid::new_v4(),
-                message_id,
-                i32::try_from(position).unwrap_or(i32::MAX),
-                a.filename,
-                a.content_type,
-                a.content_id,
-                a.inline,
-                i32::try_from(a.data.len()).unwrap_or(i32::MAX),
-                hex::encode(Sha256::digest(&a.data)),
-                &a.data
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        sqlx::query!(
-            "UPDATE tickets SET message_count = message_count + 1 WHERE id = $1",
-            ticket_id
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "INSERT INTO inbound_dedup (key, message_id, ticket_id) VALUES ($1, $2, $3)",
-            m.dedupe_key,
-            message_id,
-            ticket_id
-        )
-        .execute(&mut *tx)
-        .await?;
         if !m.bounce_of.is_empty() {
             let detail = format!(
                 "bounced: {}",
@@ -381,7 +271,9 @@ impl Store {
             );
             mark_bounced(&mut tx, &m.bounce_of, &detail).await?;
         }
+        push_jobs_quietly(&mut tx, &jobs).await?;
         tx.commit().await?;
+        self.jobs_committed(&jobs.iter().map(QuietJob::queue).collect::<Vec<_>>());
         Ok(outcome)
     }
 
@@ -400,6 +292,309 @@ impl Store {
         .await?;
         Ok(c.flatten())
     }
+}
+
+/// Whether `e` is the dedupe key's unique violation (a concurrent delivery
+/// of the same message committed first).
+fn is_dedupe_conflict(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            db.code().as_deref() == Some("23505") && db.constraint() == Some("inbound_dedup_pkey")
+        }
+        _ => false,
+    }
+}
+
+/// The column values of the raw bytes, message and attachments, as bound
+/// parameters.
+struct Rows {
+    raw_id: Uuid,
+    sha256: String,
+    size: i32,
+    message_id: Uuid,
+    requester_id: Uuid,
+    att_ids: Vec<Uuid>,
+    att_positions: Vec<i32>,
+    att_filenames: Vec<String>,
+    att_types: Vec<String>,
+    att_cids: Vec<Option<String>>,
+    att_inline: Vec<bool>,
+    att_sizes: Vec<i32>,
+    att_sha256: Vec<String>,
+    att_data: Vec<Vec<u8>>,
+}
+
+impl Rows {
+    fn new(m: &NewInbound) -> Self {
+        let a = &m.attachments;
+        Self {
+            raw_id: Uuid::new_v4(),
+            sha256: hex::encode(Sha256::digest(&m.raw)),
+            size: i32::try_from(m.raw.len()).unwrap_or(i32::MAX),
+            message_id: Uuid::new_v4(),
+            requester_id: Uuid::new_v4(),
+            att_ids: a.iter().map(|_| Uuid::new_v4()).collect(),
+            att_positions: (0..a.len())
+                .map(|p| i32::try_from(p).unwrap_or(i32::MAX))
+                .collect(),
+            att_filenames: a.iter().map(|a| a.filename.clone()).collect(),
+            att_types: a.iter().map(|a| a.content_type.clone()).collect(),
+            att_cids: a.iter().map(|a| a.content_id.clone()).collect(),
+            att_inline: a.iter().map(|a| a.inline).collect(),
+            att_sizes: a
+                .iter()
+                .map(|a| i32::try_from(a.data.len()).unwrap_or(i32::MAX))
+                .collect(),
+            att_sha256: a
+                .iter()
+                .map(|a| hex::encode(Sha256::digest(&a.data)))
+                .collect(),
+            att_data: a.iter().map(|a| a.data.clone()).collect(),
+        }
+    }
+}
+
+/// The column values of a new ticket.
+struct NewTicket<'a> {
+    subject: String,
+    country: Option<&'a str>,
+    country_source: Option<&'a str>,
+    confidence: Option<f32>,
+    due_minutes: i32,
+}
+
+impl<'a> NewTicket<'a> {
+    fn new(m: &'a NewInbound) -> Self {
+        let (country, country_source, confidence) = match &m.country {
+            Some((c, s, conf)) => (Some(c.as_str()), Some(s.as_str()), Some(*conf)),
+            None => (None, None, None),
+        };
+        Self {
+            subject: if m.subject.trim().is_empty() {
+                "(no subject)".to_owned()
+            } else {
+                m.subject.clone()
+            },
+            country,
+            country_source,
+            confidence,
+            due_minutes: i32::try_from(m.first_response_minutes).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+/// A new case in one statement: requester, ticket (with its first
+/// message counted), raw bytes, message, attachments, dedupe row. Returns
+/// `false`, having written only the requester, when `reference` is taken.
+async fn insert_case(
+    tx: &mut sqlx::PgConnection,
+    m: &NewInbound,
+    r: &Rows,
+    t: &NewTicket<'_>,
+    ticket_id: Uuid,
+    reference: &TicketReference,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query_scalar!(
+        r#"WITH req AS (
+               INSERT INTO requesters (id, email, name)
+               SELECT $1, $2::text, $3 WHERE $2::text IS NOT NULL
+               ON CONFLICT (email) DO UPDATE
+                 SET name = COALESCE(requesters.name, EXCLUDED.name)
+               RETURNING id),
+           t AS (
+               INSERT INTO tickets (id, reference, subject, requester_id, country,
+                   country_source, country_confidence, language, last_inbound_at,
+                   country_suggestion, first_response_due_at, message_count)
+               SELECT $4, $5, $6, (SELECT id FROM req), $7, $8, $9, $10,
+                   CASE WHEN $11 THEN now() END, $12, now() + make_interval(mins => $13), 1
+               ON CONFLICT (reference) DO NOTHING
+               RETURNING id),
+           raw AS (
+               INSERT INTO raw_messages (id, sha256, size, data, source, envelope_from,
+                   envelope_to)
+               SELECT $14, $15, $16, $17, $18, $19, $20 FROM t
+               RETURNING id),
+           msg AS (
+               INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
+                   "references", from_address, from_name, reply_to, to_addresses,
+                   cc_addresses, subject, text_body, html_body, headers, sent_at, raw_id)
+               SELECT $21, t.id, 'inbound', $22, $23, $24, $25, $2, $3, $26, $27, $28, $29,
+                   $30, $31, $32, $33, raw.id
+               FROM t, raw
+               RETURNING id, ticket_id),
+           att AS (
+               INSERT INTO attachments (id, message_id, position, filename, content_type,
+                   content_id, inline, size, sha256, data)
+               SELECT a.id, msg.id, a.position, a.filename, a.content_type, a.content_id,
+                   a.inline, a.size, a.sha256, a.data
+               FROM msg, UNNEST($34::uuid[], $35::int4[], $36::text[], $37::text[],
+                   $38::text[], $39::bool[], $40::int4[], $41::text[], $42::bytea[])
+                   AS a(id, position, filename, content_type, content_id, inline, size,
+                        sha256, data)),
+           dedup AS (
+               INSERT INTO inbound_dedup (key, message_id, ticket_id)
+               SELECT $43, msg.id, msg.ticket_id FROM msg)
+           SELECT id AS "id!" FROM t"#,
+        r.requester_id,
+        m.from.as_ref().map(|a| a.as_str()),
+        m.from_name,
+        ticket_id,
+        reference.as_str(),
+        t.subject,
+        t.country,
+        t.country_source,
+        t.confidence,
+        m.language,
+        m.class.is_human(),
+        m.country_suggestion,
+        t.due_minutes,
+        r.raw_id,
+        r.sha256,
+        r.size,
+        &m.raw,
+        m.source.as_str(),
+        m.envelope_from,
+        &m.envelope_to,
+        r.message_id,
+        m.class.as_str(),
+        m.message_id,
+        &m.in_reply_to,
+        &m.references,
+        m.reply_to,
+        &m.to,
+        &m.cc,
+        m.subject,
+        m.text,
+        m.html,
+        m.headers,
+        m.sent_at,
+        &r.att_ids,
+        &r.att_positions,
+        &r.att_filenames,
+        &r.att_types,
+        &r.att_cids as &[Option<String>],
+        &r.att_inline,
+        &r.att_sizes,
+        &r.att_sha256,
+        &r.att_data,
+        m.dedupe_key
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(inserted.is_some())
+}
+
+/// A new ticket alone (after a reference collision); its first message
+/// counted. The requester was written by [`insert_case`]. `false` when
+/// `reference` is taken too.
+async fn insert_ticket(
+    tx: &mut sqlx::PgConnection,
+    m: &NewInbound,
+    t: &NewTicket<'_>,
+    ticket_id: Uuid,
+    reference: &TicketReference,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO tickets (id, reference, subject, requester_id, country,
+            country_source, country_confidence, language, last_inbound_at,
+            country_suggestion, first_response_due_at, message_count)
+         SELECT $1, $2, $3, (SELECT id FROM requesters WHERE email = $4::text), $5, $6, $7, $8,
+            CASE WHEN $9 THEN now() END, $10, now() + make_interval(mins => $11), 1
+         ON CONFLICT (reference) DO NOTHING RETURNING id",
+        ticket_id,
+        reference.as_str(),
+        t.subject,
+        m.from.as_ref().map(|a| a.as_str()),
+        t.country,
+        t.country_source,
+        t.confidence,
+        m.language,
+        m.class.is_human(),
+        m.country_suggestion,
+        t.due_minutes
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(inserted.is_some())
+}
+
+/// The message on an existing ticket in one statement: requester, raw
+/// bytes, message, attachments, dedupe row. (The caller counts it on the
+/// ticket.)
+async fn insert_message(
+    tx: &mut sqlx::PgConnection,
+    m: &NewInbound,
+    r: &Rows,
+    ticket_id: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query!(
+        r#"WITH req AS (
+               INSERT INTO requesters (id, email, name)
+               SELECT $1, $2::text, $3 WHERE $2::text IS NOT NULL
+               ON CONFLICT (email) DO UPDATE
+                 SET name = COALESCE(requesters.name, EXCLUDED.name)),
+           raw AS (
+               INSERT INTO raw_messages (id, sha256, size, data, source, envelope_from,
+                   envelope_to)
+               VALUES ($4, $5, $6, $7, $8, $9, $10)
+               RETURNING id),
+           msg AS (
+               INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
+                   "references", from_address, from_name, reply_to, to_addresses,
+                   cc_addresses, subject, text_body, html_body, headers, sent_at, raw_id)
+               SELECT $11, $12, 'inbound', $13, $14, $15, $16, $2, $3, $17, $18, $19, $20,
+                   $21, $22, $23, $24, raw.id
+               FROM raw
+               RETURNING id, ticket_id),
+           att AS (
+               INSERT INTO attachments (id, message_id, position, filename, content_type,
+                   content_id, inline, size, sha256, data)
+               SELECT a.id, msg.id, a.position, a.filename, a.content_type, a.content_id,
+                   a.inline, a.size, a.sha256, a.data
+               FROM msg, UNNEST($25::uuid[], $26::int4[], $27::text[], $28::text[],
+                   $29::text[], $30::bool[], $31::int4[], $32::text[], $33::bytea[])
+                   AS a(id, position, filename, content_type, content_id, inline, size,
+                        sha256, data))
+           INSERT INTO inbound_dedup (key, message_id, ticket_id)
+           SELECT $34, msg.id, msg.ticket_id FROM msg"#,
+        r.requester_id,
+        m.from.as_ref().map(|a| a.as_str()),
+        m.from_name,
+        r.raw_id,
+        r.sha256,
+        r.size,
+        &m.raw,
+        m.source.as_str(),
+        m.envelope_from,
+        &m.envelope_to,
+        r.message_id,
+        ticket_id,
+        m.class.as_str(),
+        m.message_id,
+        &m.in_reply_to,
+        &m.references,
+        m.reply_to,
+        &m.to,
+        &m.cc,
+        m.subject,
+        m.text,
+        m.html,
+        m.headers,
+        m.sent_at,
+        &r.att_ids,
+        &r.att_positions,
+        &r.att_filenames,
+        &r.att_types,
+        &r.att_cids as &[Option<String>],
+        &r.att_inline,
+        &r.att_sizes,
+        &r.att_sha256,
+        &r.att_data,
+        m.dedupe_key
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn parse_ref(s: &str) -> Result<TicketReference, StoreError> {

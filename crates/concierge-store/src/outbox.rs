@@ -80,6 +80,16 @@ pub struct DeliveryView {
 /// Writes a mail into the outbox inside `tx` and enqueues its send job.
 /// Returns `false` when the same cause already produced a mail.
 pub async fn enqueue_mail(tx: &mut sqlx::PgConnection, m: &NewMail) -> Result<bool, StoreError> {
+    let Some(id) = insert_mail(tx, m).await? else {
+        return Ok(false);
+    };
+    push_mail_jobs(tx, &[MailJob::Send { outbox_id: id }], None).await?;
+    Ok(true)
+}
+
+/// Writes a mail into the outbox inside `tx` without a send job; returns
+/// its id, or `None` when the same cause already produced a mail.
+async fn insert_mail(tx: &mut sqlx::PgConnection, m: &NewMail) -> Result<Option<Uuid>, StoreError> {
     let id = Uuid::new_v4();
     let inserted = sqlx::query_scalar!(
         "INSERT INTO outbox (id, ticket_id, kind, cause, message_id, envelope_from, recipients,
@@ -100,7 +110,7 @@ pub async fn enqueue_mail(tx: &mut sqlx::PgConnection, m: &NewMail) -> Result<bo
     .fetch_optional(&mut *tx)
     .await?;
     if inserted.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
     if let (Some(ticket_id), Some(text)) = (m.ticket_id, &m.thread_text) {
         sqlx::query!(
@@ -127,8 +137,7 @@ pub async fn enqueue_mail(tx: &mut sqlx::PgConnection, m: &NewMail) -> Result<bo
         .execute(&mut *tx)
         .await?;
     }
-    push_mail_jobs(tx, &[MailJob::Send { outbox_id: id }], None).await?;
-    Ok(true)
+    Ok(Some(id))
 }
 
 /// What a caseworker's reply needs to know about its case.
@@ -219,17 +228,31 @@ impl Store {
         Ok(done)
     }
 
+    /// Writes one mail without a send job, for a caller that sends it at
+    /// once ([`Store::claim_mail`] still guards the send). Should the caller
+    /// die first, the row is due and the sweep ([`Store::requeue_due_mail`])
+    /// gives it a send job. Returns its id, or `None` when the same cause
+    /// already produced a mail.
+    pub async fn queue_mail_to_send(&self, m: &NewMail) -> Result<Option<Uuid>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_mail(&mut tx, m).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Queues an acknowledgement unless `email` already got `max` of them
-    /// in the last `minutes`. Concurrent acknowledgements to one address are
-    /// serialised, so the limit holds under any number of workers. Returns
-    /// `Ok(None)` when rate-limited, else whether it was newly queued.
+    /// in the last `minutes`, without a send job (as
+    /// [`Store::queue_mail_to_send`]). Concurrent acknowledgements to one
+    /// address are serialised, so the limit holds under any number of
+    /// workers. Returns `Ok(None)` when rate-limited, `Ok(Some(None))` when
+    /// it was queued before, else the new row's id.
     pub async fn enqueue_ack_limited(
         &self,
         m: &NewMail,
         email: &str,
         max: i64,
         minutes: i64,
-    ) -> Result<Option<bool>, StoreError> {
+    ) -> Result<Option<Option<Uuid>>, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query!(
             "SELECT pg_advisory_xact_lock(hashtextextended('ack:' || $1, 0))",
@@ -249,7 +272,7 @@ impl Store {
         if recent >= max {
             return Ok(None);
         }
-        let queued = enqueue_mail(&mut tx, m).await?;
+        let queued = insert_mail(&mut tx, m).await?;
         tx.commit().await?;
         Ok(Some(queued))
     }

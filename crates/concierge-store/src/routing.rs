@@ -7,7 +7,7 @@ use concierge_core::routing::{Case, Decision, Volunteer, choose, tier_candidates
 use concierge_core::ticket::TicketStatus;
 use uuid::Uuid;
 
-use crate::queue::{MailJob, push_mail_jobs, push_route_jobs};
+use crate::queue::{MAIL_QUEUE, MailJob, QuietJob, push_jobs_quietly, push_route_jobs};
 use crate::{Store, StoreError};
 
 /// What routing did with a case.
@@ -129,6 +129,7 @@ impl Store {
             }
         };
 
+        let mut woken = false;
         let outcome = match decision {
             Decision::Assign { volunteer, reason } => {
                 let next = if status == TicketStatus::New {
@@ -136,35 +137,32 @@ impl Store {
                 } else {
                     status
                 };
+                // The case, its assignment and the volunteer's last
+                // assignment time in one statement.
+                let assignment_id = Uuid::new_v4();
                 sqlx::query!(
-                    "UPDATE tickets SET assignee_id = $2, assignment_reason = $3, status = $4,
-                        routing_state = 'assigned', updated_at = now() WHERE id = $1",
+                    "WITH t AS (
+                         UPDATE tickets SET assignee_id = $2, assignment_reason = $3, status = $4,
+                             routing_state = 'assigned', updated_at = now() WHERE id = $1),
+                     a AS (
+                         INSERT INTO assignments (id, ticket_id, volunteer_id, reason, assigned_by)
+                         VALUES ($5, $1, $2, $3, 'routing'))
+                     UPDATE volunteers SET last_assigned_at = now() WHERE id = $2",
                     ticket_id,
                     volunteer,
                     reason,
-                    next.as_str()
-                )
-                .execute(&mut *tx)
-                .await?;
-                let assignment_id = Uuid::new_v4();
-                sqlx::query!(
-                    "INSERT INTO assignments (id, ticket_id, volunteer_id, reason, assigned_by)
-                     VALUES ($1, $2, $3, $4, 'routing')",
-                    assignment_id,
-                    ticket_id,
-                    volunteer,
-                    reason
-                )
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query!(
-                    "UPDATE volunteers SET last_assigned_at = now() WHERE id = $1",
-                    volunteer
+                    next.as_str(),
+                    assignment_id
                 )
                 .execute(&mut *tx)
                 .await?;
                 // The caseworker hears of it by mail (reference only).
-                push_mail_jobs(&mut tx, &[MailJob::Assigned { assignment_id }], None).await?;
+                push_jobs_quietly(
+                    &mut tx,
+                    &[QuietJob::mail(&MailJob::Assigned { assignment_id })?],
+                )
+                .await?;
+                woken = true;
                 RouteOutcome::Assigned {
                     volunteer_id: volunteer,
                     reason,
@@ -182,6 +180,9 @@ impl Store {
             }
         };
         tx.commit().await?;
+        if woken {
+            self.jobs_committed(&[MAIL_QUEUE]);
+        }
         Ok(outcome)
     }
 

@@ -3,6 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use concierge_store::ApiTokenCheck;
 
 use crate::{ApiError, AppState};
 
@@ -13,13 +14,19 @@ pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// A caller holding a live API token (`concierge token create`).
-pub(crate) struct ApiClient {
+/// The user an API request acts as: the owner of a live bearer token
+/// (`concierge token create --user EMAIL`). The access policy applies to
+/// `principal` exactly as to that user's dashboard session.
+pub(crate) struct ApiUser {
+    /// Who, for the access policy (role, volunteer record, countries).
+    pub principal: concierge_access::Principal,
+    /// The user's address.
+    pub email: String,
     /// The token's name.
-    pub name: String,
+    pub token_name: String,
 }
 
-impl FromRequestParts<AppState> for ApiClient {
+impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -27,8 +34,24 @@ impl FromRequestParts<AppState> for ApiClient {
             "an API token is required (Authorization: Bearer …)",
         ))?;
         match state.store.verify_api_token(token).await? {
-            Some(name) => Ok(Self { name }),
-            None => Err(ApiError::Unauthorized("invalid or revoked API token")),
+            ApiTokenCheck::Valid {
+                name,
+                principal,
+                email,
+            } => Ok(Self {
+                principal,
+                email,
+                token_name: name,
+            }),
+            ApiTokenCheck::Invalid => Err(ApiError::Unauthorized("invalid or revoked API token")),
+            ApiTokenCheck::NoUser { .. } => Err(ApiError::Unauthorized(
+                "this API token belongs to no user; create a new one with \
+                 `concierge token create --user EMAIL`",
+            )),
+            ApiTokenCheck::UserDisabled { .. } => Err(ApiError::Unauthorized(
+                "the user of this API token is disabled; create a new one for an active user \
+                 with `concierge token create --user EMAIL`",
+            )),
         }
     }
 }

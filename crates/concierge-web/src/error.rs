@@ -15,6 +15,9 @@ pub enum ApiError {
     /// 401.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// 403: the caller may see the thing but not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404.
     #[error("not found")]
     NotFound,
@@ -63,6 +66,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

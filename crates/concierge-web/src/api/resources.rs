@@ -1,11 +1,12 @@
 //! `GET /api/v1/resources`: the resource hub for one country, as JSON.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use concierge_store::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::ApiClient;
+use crate::api::QueryParams;
+use crate::auth::ApiUser;
 use crate::hub::{parse_country, parse_lang};
 use crate::{ApiError, AppState};
 
@@ -25,10 +26,11 @@ pub(crate) struct ResourceList {
     items: Vec<Resource>,
 }
 
+/// Any API user, whatever their role: the hub is public information.
 pub(crate) async fn list(
-    _client: ApiClient,
+    _user: ApiUser,
     State(state): State<AppState>,
-    Query(q): Query<ResourcesQuery>,
+    QueryParams(q): QueryParams<ResourcesQuery>,
 ) -> Result<Json<ResourceList>, ApiError> {
     let country = q
         .country

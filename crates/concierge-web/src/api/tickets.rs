@@ -1,70 +1,124 @@
+//! `/api/v1/tickets`: the cases the caller may see, under the same access
+//! policy as the dashboard (`concierge_access`): an invisible case is a
+//! 404, a visible case they may not change a 403. Views and changes are
+//! written to the audit log.
+
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use concierge_access::{CaseScope, can_change_case, can_reassign, can_view_case};
 use concierge_core::country::CountryCode;
 use concierge_core::ticket::{Priority, TicketReference, TicketStatus};
 use concierge_outbound::{OutboundError, ReplyError};
-use concierge_store::{
-    CaseChange, ChangeError, Page, StoreError, TicketDetail, TicketFilter, TicketSummary,
-};
+use concierge_store::{CaseChange, CaseList, ChangeError, ListScope, StoreError, TicketDetail};
 use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
 
-use crate::auth::ApiClient;
+use crate::api::{JsonBody, QueryParams};
+use crate::auth::ApiUser;
+use crate::case_filter::CaseFilterParams;
 use crate::{ApiError, AppState};
 
-/// Query string of `GET /api/v1/tickets`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ListQuery {
-    status: Option<String>,
-    country: Option<String>,
-    assignee: Option<String>,
-    q: Option<String>,
-    page: Option<u32>,
-    per_page: Option<u32>,
+/// `GET /api/v1/tickets`: only the cases the caller may see, with the
+/// dashboard queue's filters, search, orders and cursor pagination
+/// ([`CaseFilterParams`]); `next` is the `after` of the next page.
+pub(crate) async fn list(
+    user: ApiUser,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<CaseFilterParams>,
+) -> Result<Json<CaseList>, ApiError> {
+    let query = q
+        .to_query(user.principal.volunteer_id, 50)
+        .map_err(ApiError::BadRequest)?;
+    Ok(Json(
+        state
+            .store
+            .list_cases(
+                &ListScope::of(&user.principal),
+                Some(user.principal.user_id),
+                &query,
+            )
+            .await?,
+    ))
 }
 
-pub(crate) async fn list(
-    _client: ApiClient,
-    State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Page<TicketSummary>>, ApiError> {
-    let status = q.status.filter(|s| !s.is_empty());
-    if let Some(s) = &status {
-        s.parse::<TicketStatus>()
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+/// A case the caller may see: its reference, id and policy scope; 404 when
+/// it does not exist *or* is not visible to them (never a 403 that would
+/// reveal it exists).
+pub(super) async fn visible(
+    state: &AppState,
+    user: &ApiUser,
+    reference: &str,
+) -> Result<(TicketReference, Uuid, CaseScope), ApiError> {
+    let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let (id, scope) = state
+        .store
+        .case_scope(reference.as_str())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !can_view_case(&user.principal, &scope) {
+        return Err(ApiError::NotFound);
     }
-    let country = q.country.filter(|c| !c.is_empty());
-    if let Some(c) = &country
-        && (c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()))
-    {
-        return Err(ApiError::BadRequest(
-            "country must be an ISO 3166 alpha-2 code".into(),
+    Ok((reference, id, scope))
+}
+
+/// A case the caller may change: 404 when not visible, 403 when visible but
+/// not theirs to change.
+pub(super) async fn changeable(
+    state: &AppState,
+    user: &ApiUser,
+    reference: &str,
+) -> Result<(TicketReference, Uuid, CaseScope), ApiError> {
+    let (reference, id, scope) = visible(state, user, reference).await?;
+    if !can_change_case(&user.principal, &scope) {
+        return Err(ApiError::Forbidden(
+            "only the caseworker assigned to this case (or a coordinator) can change it".into(),
         ));
     }
-    if q.q.as_ref().is_some_and(|s| s.len() > 500) {
-        return Err(ApiError::BadRequest("q is longer than 500 bytes".into()));
-    }
-    let filter = TicketFilter {
-        status,
-        country,
-        assignee: q.assignee.filter(|a| !a.is_empty()),
-        q: q.q,
-        page: q.page.unwrap_or(1),
-        per_page: q.per_page.unwrap_or(50),
-    };
-    Ok(Json(state.store.list_tickets(&filter).await?))
+    Ok((reference, id, scope))
 }
 
+/// Writes an audit record by the token's user; `via` and the token's name
+/// go into the detail.
+pub(crate) async fn audit(
+    state: &AppState,
+    user: &ApiUser,
+    action: &str,
+    ticket: Option<Uuid>,
+    mut detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("via".into(), json!("api"));
+        map.insert("token".into(), json!(user.token_name));
+    }
+    state
+        .store
+        .audit(Some(user.principal.user_id), action, ticket, &detail)
+        .await?;
+    Ok(())
+}
+
+/// `GET /api/v1/tickets/{reference}`: the case and its thread. Audited as
+/// `case.view`.
 pub(crate) async fn show(
-    _client: ApiClient,
+    user: ApiUser,
     State(state): State<AppState>,
     Path(reference): Path<String>,
 ) -> Result<Json<TicketDetail>, ApiError> {
-    let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let (reference, id, _) = visible(&state, &user, &reference).await?;
     let detail = state
         .store
         .ticket_detail(reference.as_str())
         .await?
         .ok_or(ApiError::NotFound)?;
+    audit(
+        &state,
+        &user,
+        "case.view",
+        Some(id),
+        json!({ "reference": reference.as_str() }),
+    )
+    .await?;
     Ok(Json(detail))
 }
 
@@ -77,13 +131,18 @@ pub(crate) struct TicketPatch {
     country: Option<String>,
 }
 
+/// `PATCH /api/v1/tickets/{reference}`: status, priority, country. Needs
+/// the right to change the case; a change that takes the case off its
+/// caseworker (a country, which reroutes it, or status `new`, which returns
+/// it to the pool) needs the right to reassign as well. Each changed field
+/// is audited (`case.status`, `case.priority`, `case.country`).
 pub(crate) async fn update(
-    client: ApiClient,
+    user: ApiUser,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    Json(p): Json<TicketPatch>,
+    JsonBody(p): JsonBody<TicketPatch>,
 ) -> Result<Json<TicketDetail>, ApiError> {
-    let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let (reference, id, scope) = changeable(&state, &user, &reference).await?;
     let bad = |e: &dyn std::fmt::Display| ApiError::BadRequest(e.to_string());
     let change = CaseChange {
         status: p
@@ -105,7 +164,16 @@ pub(crate) async fn update(
             .transpose()
             .map_err(|_| ApiError::BadRequest("country must be an ISO 3166 alpha-2 code".into()))?,
     };
-    let actor = format!("api:{}", client.name);
+    let unassigns = change.country.is_some()
+        || (change.status == Some(TicketStatus::New) && scope.assignee.is_some());
+    if unassigns && !can_reassign(&user.principal) {
+        return Err(ApiError::Forbidden(
+            "changing the country or returning the case to the pool reassigns it; \
+             only a coordinator or an admin can do that"
+                .into(),
+        ));
+    }
+    let actor = format!("user:{}", user.email);
     state
         .store
         .change_case(reference.as_str(), &change, &state.sla, &actor)
@@ -115,9 +183,22 @@ pub(crate) async fn update(
             ChangeError::Store(StoreError::NotFound) => ApiError::NotFound,
             ChangeError::Store(s) => s.into(),
         })?;
+    let r = reference.as_str();
+    if let Some(s) = change.status {
+        let detail = json!({ "reference": r, "status": s.as_str() });
+        audit(&state, &user, "case.status", Some(id), detail).await?;
+    }
+    if let Some(pr) = change.priority {
+        let detail = json!({ "reference": r, "priority": pr.as_str() });
+        audit(&state, &user, "case.priority", Some(id), detail).await?;
+    }
+    if let Some(c) = change.country {
+        let detail = json!({ "reference": r, "country": c.as_str() });
+        audit(&state, &user, "case.country", Some(id), detail).await?;
+    }
     let detail = state
         .store
-        .ticket_detail(reference.as_str())
+        .ticket_detail(r)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(detail))
@@ -128,23 +209,33 @@ pub(crate) async fn update(
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewReply {
     text: String,
-    /// Shown on the thread; defaults to the API token's name.
+    /// Shown on the thread; defaults to the token user's address.
     author: Option<String>,
 }
 
-/// Queues a caseworker's reply (201 once it is in the outbox).
+/// `POST /api/v1/tickets/{reference}/replies`: queues a reply to the
+/// requester (201 once it is in the outbox). Needs the right to change the
+/// case; audited as `case.reply`.
 pub(crate) async fn reply(
-    client: ApiClient,
+    user: ApiUser,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    Json(r): Json<NewReply>,
+    JsonBody(r): JsonBody<NewReply>,
 ) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), ApiError> {
-    let reference: TicketReference = reference.parse().map_err(|_| ApiError::NotFound)?;
+    let (reference, id, _) = changeable(&state, &user, &reference).await?;
     let text = r.text.trim();
     if text.is_empty() || text.len() > 100_000 {
         return Err(ApiError::BadRequest("text must be 1–100000 bytes".into()));
     }
-    let author = r.author.unwrap_or_else(|| client.name.clone());
+    let author = match r.author.as_deref().map(str::trim) {
+        Some(a) if a.chars().count() > 200 => {
+            return Err(ApiError::BadRequest(
+                "author must be at most 200 characters".into(),
+            ));
+        }
+        Some(a) if !a.is_empty() => a.to_owned(),
+        _ => user.email.clone(),
+    };
     let message_id = state
         .mailer
         .reply(&reference, &author, text)
@@ -158,8 +249,16 @@ pub(crate) async fn reply(
                 ApiError::Internal
             }
         })?;
+    audit(
+        &state,
+        &user,
+        "case.reply",
+        Some(id),
+        json!({ "reference": reference.as_str(), "message_id": message_id }),
+    )
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(serde_json::json!({ "message_id": message_id })),
+        Json(json!({ "message_id": message_id })),
     ))
 }

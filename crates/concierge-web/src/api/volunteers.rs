@@ -1,14 +1,31 @@
+//! `/api/v1/volunteers`: admins manage volunteers; coordinators may list
+//! them (they reassign cases to them); caseworkers get 403.
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use concierge_access::{Role, can_manage_people};
 use concierge_core::country::{CountryCode, Language};
 use concierge_store::{StoreError, VolunteerChange, VolunteerView};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::ApiClient;
+use crate::api::JsonBody;
+use crate::api::tickets::audit;
+use crate::auth::ApiUser;
 use crate::{ApiError, AppState};
+
+/// 403 unless the caller may manage people (admins).
+fn require_manage_people(user: &ApiUser) -> Result<(), ApiError> {
+    if can_manage_people(&user.principal) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only an admin can manage volunteers".into(),
+        ))
+    }
+}
 
 /// Validates country codes (`*` = global pool) and returns them upper-cased.
 pub(crate) fn countries(list: &[String]) -> Result<Vec<String>, ApiError> {
@@ -41,10 +58,16 @@ pub(crate) fn languages(list: &[String]) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
+/// `GET /api/v1/volunteers`: admins and coordinators.
 pub(crate) async fn list(
-    _c: ApiClient,
+    user: ApiUser,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<VolunteerView>>, ApiError> {
+    if !(can_manage_people(&user.principal) || user.principal.role == Role::Coordinator) {
+        return Err(ApiError::Forbidden(
+            "only admins and coordinators can list volunteers".into(),
+        ));
+    }
     Ok(Json(state.store.list_volunteers().await?))
 }
 
@@ -59,11 +82,13 @@ pub(crate) struct NewVolunteer {
     capacity: i32,
 }
 
+/// `POST /api/v1/volunteers`: admins. Audited as `volunteer.create`.
 pub(crate) async fn create(
-    _c: ApiClient,
+    user: ApiUser,
     State(state): State<AppState>,
-    Json(v): Json<NewVolunteer>,
+    JsonBody(v): JsonBody<NewVolunteer>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require_manage_people(&user)?;
     let email = concierge_core::message::EmailAddress::parse(&v.email)
         .map_err(|_| ApiError::BadRequest("email is not a valid address".into()))?;
     if v.name.trim().is_empty() || v.name.len() > 200 {
@@ -90,6 +115,14 @@ pub(crate) async fn create(
             }
             other => other.into(),
         })?;
+    audit(
+        &state,
+        &user,
+        "volunteer.create",
+        None,
+        json!({ "volunteer_id": id, "email": email.as_str() }),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": id, "email": email.as_str() })),
@@ -118,12 +151,15 @@ mod double_option {
     }
 }
 
+/// `PATCH /api/v1/volunteers/{email}`: admins. Audited as
+/// `volunteer.update` with the names of the fields changed.
 pub(crate) async fn update(
-    _c: ApiClient,
+    user: ApiUser,
     State(state): State<AppState>,
     Path(email): Path<String>,
-    Json(p): Json<Patch>,
+    JsonBody(p): JsonBody<Patch>,
 ) -> Result<Json<Value>, ApiError> {
+    require_manage_people(&user)?;
     if p.capacity.is_some_and(|c| !(0..=1000).contains(&c)) {
         return Err(ApiError::BadRequest(
             "capacity must be between 0 and 1000".into(),
@@ -145,5 +181,24 @@ pub(crate) async fn update(
             StoreError::NotFound => ApiError::NotFound,
             other => other.into(),
         })?;
+    let fields: Vec<&str> = [
+        ("name", change.name.is_some()),
+        ("countries", change.countries.is_some()),
+        ("languages", change.languages.is_some()),
+        ("capacity", change.capacity.is_some()),
+        ("active", change.active.is_some()),
+        ("paused_until", change.paused_until.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    audit(
+        &state,
+        &user,
+        "volunteer.update",
+        None,
+        json!({ "email": email.to_lowercase(), "fields": fields }),
+    )
+    .await?;
     Ok(Json(json!({ "updated": email.to_lowercase() })))
 }

@@ -144,6 +144,15 @@ pub fn can_reassign(p: &Principal) -> bool {
     p.is_staff()
 }
 
+/// May `p` take this case, i.e. assign it to their own volunteer record?
+///
+/// Only someone with a volunteer record, and only an unassigned case:
+/// caseworkers in a country they cover (the unassigned cases they can
+/// see), admins and coordinators any. Capacity is the store's to check.
+pub fn can_take_case(p: &Principal, case: &CaseScope) -> bool {
+    p.volunteer_id.is_some() && case.assignee.is_none() && (p.is_staff() || p.covers(case))
+}
+
 /// May `p` manage users and volunteers?
 pub fn can_manage_people(p: &Principal) -> bool {
     p.role == Role::Admin
@@ -193,14 +202,16 @@ mod tests {
     enum Action {
         View,
         Change,
+        Take,
         Reassign,
         ManagePeople,
         ManageHub,
         ViewAudit,
     }
-    const ACTIONS: [Action; 6] = [
+    const ACTIONS: [Action; 7] = [
         Action::View,
         Action::Change,
+        Action::Take,
         Action::Reassign,
         Action::ManagePeople,
         Action::ManageHub,
@@ -263,6 +274,7 @@ mod tests {
         match action {
             Action::View => can_view_case(p, c),
             Action::Change => can_change_case(p, c),
+            Action::Take => can_take_case(p, c),
             Action::Reassign => can_reassign(p),
             Action::ManagePeople => can_manage_people(p),
             Action::ManageHub => can_manage_hub(p),
@@ -275,6 +287,16 @@ mod tests {
         use Action::*;
         use Role::*;
         match (role, action) {
+            // Nobody takes a case someone holds; caseworkers only in their
+            // countries.
+            (_, Take) => {
+                matches!(
+                    whose,
+                    Whose::UnassignedInMyCountry
+                        | Whose::UnassignedElsewhere
+                        | Whose::UnassignedNoCountry
+                ) && (role != Caseworker || whose == Whose::UnassignedInMyCountry)
+            }
             (Admin, _) => true,
             (Coordinator, View | Change | Reassign) => true,
             (Coordinator, ManagePeople | ManageHub | ViewAudit) => false,
@@ -301,7 +323,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 3 * 6 * 6);
+        assert_eq!(checked, 3 * 7 * 6);
     }
 
     #[test]
@@ -319,6 +341,17 @@ mod tests {
         // Their countries still let them see the unassigned pool.
         assert!(can_view_case(&p, &case(Whose::UnassignedInMyCountry)));
         assert!(!can_change_case(&p, &case(Whose::UnassignedInMyCountry)));
+        // Nor can they take it: there is nobody to assign it to.
+        assert!(!can_take_case(&p, &case(Whose::UnassignedInMyCountry)));
+        let coordinator = Principal {
+            volunteer_id: None,
+            ..principal(Role::Coordinator)
+        };
+        assert!(!can_take_case(
+            &coordinator,
+            &case(Whose::UnassignedElsewhere)
+        ));
+        assert!(can_reassign(&coordinator));
     }
 
     #[test]

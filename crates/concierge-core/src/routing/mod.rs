@@ -8,7 +8,7 @@
 
 mod sla;
 
-pub use sla::{SlaTargets, first_response_due};
+pub use sla::{FirstResponseClock, SlaTargets, first_response_due, human_duration};
 
 use std::fmt;
 

@@ -1,203 +1,35 @@
-//! The queue (`GET /`) and a case (`GET /cases/{reference}`), with its two
-//! forms: reply and status.
+//! A case (`GET /cases/{reference}`) with its reply and status forms; the
+//! page's other parts (notes, assignment, priority, country, attachments,
+//! hub entries, SLA clock) are in [`super::casework`].
 
 use askama::Template;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use concierge_access::{CaseScope, Principal, Role, can_change_case, can_view_case};
+use concierge_access::{CaseScope, can_change_case, can_view_case};
 use concierge_core::ticket::{TicketReference, TicketStatus};
 use concierge_outbound::{OutboundError, ReplyError};
 use concierge_store::{CaseChange, ChangeError, StoreError};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::casework::{self, CaseExtras};
 use super::sanitize;
 use super::{PageError, Viewer, page, see_other};
 use crate::AppState;
-use crate::hub::parse_country;
 
-/// Cases per queue page.
-const PER_PAGE: u32 = 50;
-
-fn fmt_time(t: DateTime<Utc>) -> String {
+pub(super) fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn opt_time(t: Option<DateTime<Utc>>) -> String {
+pub(super) fn opt_time(t: Option<DateTime<Utc>>) -> String {
     t.map(fmt_time).unwrap_or_default()
 }
 
-/// What the queue filter of a principal is, as SQL parameters: staff see
-/// everything; a caseworker their own cases and the unassigned cases of
-/// the countries they cover (`*` and blanks never match), as
-/// `concierge_access::can_view_case` says.
-fn scope_params(p: &Principal) -> (bool, Option<Uuid>, Vec<String>) {
-    let all = matches!(p.role, Role::Admin | Role::Coordinator);
-    let countries = p
-        .countries
-        .iter()
-        .map(|c| c.trim().to_ascii_uppercase())
-        .filter(|c| !c.is_empty() && c != "*")
-        .collect();
-    let mine = if p.role == Role::Caseworker {
-        p.volunteer_id
-    } else {
-        None
-    };
-    (all, mine, countries)
-}
-
-/// Query string of the queue.
-#[derive(Debug, Deserialize)]
-pub(crate) struct QueueQuery {
-    status: Option<String>,
-    country: Option<String>,
-    page: Option<u32>,
-}
-
-struct QueueRow {
-    reference: String,
-    subject: String,
-    status: String,
-    country: String,
-    language: String,
-    assignee: String,
-    updated: String,
-}
-
-struct StatusOption {
-    value: &'static str,
-    selected: bool,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard/queue.html")]
-struct QueuePage<'a> {
-    who: &'a str,
-    csrf: &'a str,
-    rows: Vec<QueueRow>,
-    statuses: Vec<StatusOption>,
-    country: String,
-    page: u32,
-    prev_href: String,
-    next_href: String,
-}
-
-fn queue_href(status: Option<&str>, country: Option<&str>, page: u32) -> String {
-    // Both are validated (a status name, two letters): nothing to encode.
-    let mut params = Vec::new();
-    if let Some(s) = status {
-        params.push(format!("status={s}"));
-    }
-    if let Some(c) = country {
-        params.push(format!("country={c}"));
-    }
-    if page > 1 {
-        params.push(format!("page={page}"));
-    }
-    if params.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/?{}", params.join("&"))
-    }
-}
-
-/// `GET /?status=&country=&page=`: the cases the viewer may see, most
-/// recently updated first.
-pub(crate) async fn queue(
-    viewer: Viewer,
-    State(state): State<AppState>,
-    q: Result<Query<QueueQuery>, QueryRejection>,
-) -> Result<Response, PageError> {
-    let Query(q) = q.map_err(|_| PageError::bad_request("The filter is not valid."))?;
-    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(
-            s.parse::<TicketStatus>()
-                .map_err(|_| PageError::bad_request("Unknown status."))?,
-        ),
-        None => None,
-    };
-    let country = match q
-        .country
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(c) => Some(parse_country(c).map_err(PageError::bad_request)?),
-        None => None,
-    };
-    let page_no = q.page.unwrap_or(1).clamp(1, 100_000);
-    let (all, mine, countries) = scope_params(&viewer.principal);
-    let offset = i64::from(page_no - 1) * i64::from(PER_PAGE);
-    let rows = sqlx::query!(
-        r#"SELECT t.reference, t.subject, t.status, t.country, t.language,
-                  v.email AS "assignee?", t.updated_at
-           FROM tickets t LEFT JOIN volunteers v ON v.id = t.assignee_id
-           WHERE ($1 OR t.assignee_id = $2
-                  OR (t.assignee_id IS NULL AND upper(t.country) = ANY($3)))
-             AND ($4::text IS NULL OR t.status = $4)
-             AND ($5::text IS NULL OR t.country = $5)
-           ORDER BY t.updated_at DESC, t.id
-           LIMIT $6 OFFSET $7"#,
-        all,
-        mine,
-        &countries,
-        status.map(TicketStatus::as_str),
-        country,
-        i64::from(PER_PAGE) + 1,
-        offset
-    )
-    .fetch_all(state.store.pool())
-    .await?;
-    let has_more = rows.len() > PER_PAGE as usize;
-    let rows = rows
-        .into_iter()
-        .take(PER_PAGE as usize)
-        .map(|r| QueueRow {
-            reference: r.reference,
-            subject: r.subject,
-            status: r.status,
-            country: r.country.unwrap_or_default(),
-            language: r.language.unwrap_or_default(),
-            assignee: r.assignee.unwrap_or_default(),
-            updated: fmt_time(r.updated_at),
-        })
-        .collect();
-    let s = status.map(TicketStatus::as_str);
-    let c = country.as_deref();
-    let body = QueuePage {
-        who: viewer.display(),
-        csrf: &viewer.csrf,
-        rows,
-        statuses: TicketStatus::ALL
-            .iter()
-            .map(|st| StatusOption {
-                value: st.as_str(),
-                selected: Some(*st) == status,
-            })
-            .collect(),
-        country: country.clone().unwrap_or_default(),
-        page: page_no,
-        prev_href: if page_no > 1 {
-            queue_href(s, c, page_no - 1)
-        } else {
-            String::new()
-        },
-        next_href: if has_more {
-            queue_href(s, c, page_no + 1)
-        } else {
-            String::new()
-        },
-    }
-    .render();
-    Ok(page(StatusCode::OK, body))
-}
-
 /// A case's id and policy scope, or 404 when missing *or* not visible.
-async fn scope_of(
+pub(super) async fn scope_of(
     state: &AppState,
     viewer: &Viewer,
     reference: &str,
@@ -229,7 +61,13 @@ struct MessageRow {
     /// Sanitised HTML; empty: show `text`.
     html: String,
     text: String,
-    attachments: Vec<String>,
+    attachments: Vec<AttachmentRow>,
+}
+
+/// An attachment link of a message.
+struct AttachmentRow {
+    href: String,
+    label: String,
 }
 
 struct AssignmentRow {
@@ -271,9 +109,13 @@ struct CasePage<'a> {
     updated: String,
     can_change: bool,
     next_statuses: Vec<&'static str>,
+    /// Shows the admin links.
+    admin: bool,
     assignments: Vec<AssignmentRow>,
     deliveries: Vec<DeliveryRow>,
     messages: Vec<MessageRow>,
+    /// Notes, assignment, priority, SLA and hub parts ([`casework`]).
+    x: CaseExtras,
 }
 
 /// `GET /cases/{reference}`: the case and its thread. Audited.
@@ -297,11 +139,17 @@ pub(crate) async fn show(
             &serde_json::json!({ "reference": reference.as_str() }),
         )
         .await?;
+    state
+        .store
+        .mark_case_read(viewer.principal.user_id, id)
+        .await?;
     let t = d.ticket;
+    let x = casework::extras(&state, &viewer, &scope, &t).await?;
     let current: Option<TicketStatus> = t.status.parse().ok();
     let next_statuses = TicketStatus::ALL
         .into_iter()
         .filter(|s| current.is_some_and(|c| c.can_transition_to(*s)))
+        .filter(|s| *s != TicketStatus::New || concierge_access::can_reassign(&viewer.principal))
         .map(TicketStatus::as_str)
         .collect();
     let messages = d
@@ -331,7 +179,10 @@ pub(crate) async fn show(
                 attachments: m
                     .attachments
                     .into_iter()
-                    .map(|a| format!("{} ({}, {} bytes)", a.filename, a.content_type, a.size))
+                    .map(|a| AttachmentRow {
+                        href: format!("/cases/{}/attachments/{}", reference.as_str(), a.id),
+                        label: format!("{} ({}, {} bytes)", a.filename, a.content_type, a.size),
+                    })
                     .collect(),
             }
         })
@@ -341,6 +192,7 @@ pub(crate) async fn show(
         csrf: &viewer.csrf,
         can_change: can_change_case(&viewer.principal, &scope),
         next_statuses,
+        admin: concierge_access::can_manage_people(&viewer.principal),
         reference: t.reference,
         subject: t.subject,
         status: t.status,
@@ -393,6 +245,7 @@ pub(crate) async fn show(
             })
             .collect(),
         messages,
+        x,
     }
     .render();
     Ok(page(StatusCode::OK, body))
@@ -400,7 +253,7 @@ pub(crate) async fn show(
 
 /// A case the viewer may change, or 404 (not visible) / 403 (visible, not
 /// theirs to change).
-async fn changeable(
+pub(super) async fn changeable(
     state: &AppState,
     viewer: &Viewer,
     reference: &str,
@@ -495,6 +348,14 @@ pub(crate) async fn status(
         .status
         .parse()
         .map_err(|_| PageError::bad_request("Unknown status."))?;
+    // Back to `new` returns the case to the pool: a reassignment, as the
+    // API rules too (PATCH /api/v1/tickets/{ref}).
+    if new == TicketStatus::New && !concierge_access::can_reassign(&viewer.principal) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Returning a case to the pool reassigns it; ask a coordinator.",
+        ));
+    }
     let change = CaseChange {
         status: Some(new),
         priority: None,
@@ -520,37 +381,4 @@ pub(crate) async fn status(
         )
         .await?;
     Ok(see_other(&format!("/cases/{}", reference.as_str())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queue_scope_matches_the_policy_inputs() {
-        let p = Principal {
-            user_id: Uuid::nil(),
-            role: Role::Caseworker,
-            volunteer_id: Some(Uuid::from_u128(7)),
-            countries: vec![" br".into(), "*".into(), String::new(), "de".into()],
-        };
-        let (all, mine, countries) = scope_params(&p);
-        assert!(!all);
-        assert_eq!(mine, Some(Uuid::from_u128(7)));
-        assert_eq!(countries, ["BR", "DE"]);
-        let admin = Principal {
-            role: Role::Admin,
-            ..p
-        };
-        assert!(scope_params(&admin).0);
-    }
-
-    #[test]
-    fn queue_links() {
-        assert_eq!(queue_href(None, None, 1), "/");
-        assert_eq!(
-            queue_href(Some("new"), Some("BR"), 3),
-            "/?status=new&country=BR&page=3"
-        );
-    }
 }

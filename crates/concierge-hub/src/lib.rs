@@ -339,6 +339,71 @@ pub fn parse(text: &str) -> Result<Hub, HubError> {
     }
 }
 
+/// An entry as someone typed it (a dashboard form), before validation:
+/// the same fields as the file, every value a string or list of strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Draft {
+    /// Slug.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// One of [`Kind`]'s names.
+    pub kind: String,
+    /// ISO 3166-1 alpha-2 codes, or `*` alone.
+    pub countries: Vec<String>,
+    /// ISO 639 codes.
+    pub languages: Vec<String>,
+    /// Phone numbers.
+    pub phone: Vec<String>,
+    /// SMS numbers.
+    pub sms: Vec<String>,
+    /// Chat URL or empty.
+    pub chat: String,
+    /// Website or empty.
+    pub web: String,
+    /// Address or empty.
+    pub email: String,
+    /// Opening hours or empty.
+    pub hours: String,
+    /// Cost or empty (`unknown`).
+    pub cost: String,
+    /// One of [`Verification`]'s names.
+    pub verification: String,
+    /// Where the information comes from.
+    pub source: String,
+    /// `YYYY-MM-DD`, or empty (refused: it is required).
+    pub last_verified: String,
+    /// Caveats.
+    pub notes: String,
+    /// Language → description; needs `en`.
+    pub description: BTreeMap<String, String>,
+}
+
+/// Validates a [`Draft`] by the rules the hub file follows; every problem
+/// is returned.
+pub fn check_draft(d: Draft) -> Result<Entry, Vec<String>> {
+    let last_verified = d.last_verified.trim();
+    validate(RawEntry {
+        id: d.id,
+        name: d.name,
+        kind: d.kind,
+        countries: d.countries,
+        languages: d.languages,
+        phone: d.phone,
+        sms: d.sms,
+        chat: d.chat,
+        web: d.web,
+        email: d.email,
+        hours: d.hours,
+        cost: d.cost,
+        verification: d.verification,
+        source: d.source,
+        last_verified: (!last_verified.is_empty()).then(|| RawDate::Text(last_verified.to_owned())),
+        notes: d.notes,
+        description: d.description,
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHub {

@@ -175,3 +175,51 @@ fn load_names_the_missing_file() {
     let err = load(Path::new("/nonexistent/hub.toml")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/hub.toml"), "{err}");
 }
+
+#[test]
+fn drafts_follow_the_file_rules() {
+    let good = Draft {
+        id: "de-test-line".into(),
+        name: " Test line ".into(),
+        kind: "crisis_line".into(),
+        countries: vec!["DE".into()],
+        languages: vec!["de".into()],
+        phone: vec!["0800 111 0 111".into()],
+        verification: "sourced".into(),
+        source: "telefonseelsorge.de".into(),
+        last_verified: "2026-11-25".into(),
+        description: [("en".to_owned(), "A line.".to_owned())].into(),
+        ..Draft::default()
+    };
+    let e = check_draft(good.clone()).unwrap();
+    assert_eq!(e.name, "Test line");
+    assert_eq!(e.cost, "unknown");
+    assert_eq!(e.last_verified.to_string(), "2026-11-25");
+    assert_eq!(e.chat, None);
+
+    let bad = Draft {
+        id: "Not A Slug".into(),
+        countries: vec!["*".into(), "DE".into()],
+        phone: vec!["call us".into()],
+        web: "javascript:alert(1)".into(),
+        verification: "unverified".into(),
+        last_verified: String::new(),
+        description: BTreeMap::new(),
+        ..good
+    };
+    let problems = check_draft(bad).unwrap_err();
+    for needle in [
+        "slug",
+        "must be the only country",
+        "phone",
+        "web",
+        "notes must say",
+        "last_verified is missing",
+        "no `en` text",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "{needle}: {problems:?}"
+        );
+    }
+}

@@ -57,6 +57,8 @@ pub async fn mailer(settings: &Settings, store: &Store) -> Result<Mailer> {
             retry_base_secs: settings.mail.retry_base_secs,
             send_lease_secs: i64::try_from(settings.mail.send_timeout_secs).unwrap_or(i64::MAX / 2)
                 + 10,
+            invite_valid_for: settings.accounts.invite_valid_for(),
+            reset_valid_for: settings.accounts.reset_valid_for(),
         },
     ))
 }

@@ -32,6 +32,8 @@ pub struct Settings {
     pub routing: Routing,
     /// `[ack]`
     pub ack: Ack,
+    /// `[accounts]`
+    pub accounts: Accounts,
     /// `[sla]`
     pub sla: Sla,
     /// `[worker]`
@@ -176,6 +178,27 @@ pub struct Mail {
     pub public_url: String,
 }
 
+/// `[accounts]`: lifetimes of the single-use account links.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Accounts {
+    /// Invitation links work this many hours.
+    pub invite_valid_hours: u64,
+    /// Password-reset links work this many minutes.
+    pub reset_valid_minutes: u64,
+}
+
+impl Accounts {
+    /// How long an invitation link works.
+    pub fn invite_valid_for(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.invite_valid_hours.saturating_mul(3600))
+    }
+
+    /// How long a password-reset link works.
+    pub fn reset_valid_for(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.reset_valid_minutes.saturating_mul(60))
+    }
+}
+
 /// `[ack]`
 #[derive(Debug, Clone, Deserialize)]
 pub struct Ack {
@@ -286,6 +309,12 @@ impl Settings {
                 "routing.country_threshold must be between 0 and 1".into(),
             ));
         }
+        if self.accounts.invite_valid_hours == 0 || self.accounts.reset_valid_minutes == 0 {
+            return Err(ConfigError(
+                "accounts.invite_valid_hours and accounts.reset_valid_minutes must be above 0"
+                    .into(),
+            ));
+        }
         let secret = &self.security.reply_token_secret;
         if !secret.is_empty() && secret.len() < 16 {
             return Err(ConfigError(
@@ -331,6 +360,8 @@ mod tests {
         );
         assert_eq!(s.mail.max_message_bytes, 26_214_400);
         assert_eq!(s.inbound.token, "");
+        assert_eq!(s.accounts.invite_valid_for().as_secs(), 7 * 24 * 3600);
+        assert_eq!(s.accounts.reset_valid_for().as_secs(), 3600);
     }
 
     #[test]

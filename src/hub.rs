@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use concierge_store::{ResourceImport, Store};
 
 /// Reads, validates and imports the hub file: entries are upserted, and
-/// those no longer in the file are marked inactive.
+/// those no longer in the file are marked inactive. Entries changed in the
+/// dashboard are left alone until an admin returns them to the file.
 pub async fn import(store: &Store, path: &Path) -> Result<ResourceImport> {
     let hub = concierge_hub::load(path)?;
     let done = store
@@ -18,6 +19,7 @@ pub async fn import(store: &Store, path: &Path) -> Result<ResourceImport> {
         entries = done.entries,
         changed = done.changed,
         deactivated = done.deactivated,
+        kept_dashboard_edits = done.kept,
         "resource hub imported"
     );
     Ok(done)

@@ -308,7 +308,10 @@ async fn volunteer(store: &Store, command: VolunteerCmd) -> Result<()> {
 #[derive(Subcommand)]
 enum UserCmd {
     /// Add a dashboard user. The password is the first line of standard
-    /// input (pipe it in: `printf '%s\n' "$PW" | concierge user add ...`).
+    /// input (pipe it in: `printf '%s\n' "$PW" | concierge user add ...`);
+    /// without one (a terminal, or empty input) an invitation link is
+    /// printed instead: it lets them choose their password, once, within
+    /// accounts.invite_valid_hours.
     Add {
         /// Login address.
         #[arg(long)]
@@ -331,7 +334,7 @@ enum UserCmd {
     },
 }
 
-async fn user(store: &Store, command: UserCmd) -> Result<()> {
+async fn user(store: &Store, settings: &Settings, command: UserCmd) -> Result<()> {
     use std::io::{BufRead, IsTerminal};
     match command {
         UserCmd::Add {
@@ -355,16 +358,20 @@ async fn user(store: &Store, command: UserCmd) -> Result<()> {
                 role != concierge_access::Role::Caseworker || volunteer_id.is_some(),
                 "a caseworker needs --volunteer EMAIL (their volunteer record)"
             );
+            // A password piped in is used; none (a terminal, or empty
+            // input) means an invitation link instead.
             let stdin = std::io::stdin();
-            anyhow::ensure!(
-                !stdin.is_terminal(),
-                "no invitation flow yet: pipe the password in on standard input"
-            );
             let mut line = String::new();
-            stdin.lock().read_line(&mut line)?;
+            if !stdin.is_terminal() {
+                stdin.lock().read_line(&mut line)?;
+            }
             let password = line.strip_suffix('\n').unwrap_or(&line);
             let password = password.strip_suffix('\r').unwrap_or(password);
-            let hash = concierge_access::hash_password(password)?;
+            let hash = if password.is_empty() {
+                None
+            } else {
+                Some(concierge_access::hash_password(password)?)
+            };
             let name = match (name, &volunteer) {
                 (Some(n), _) => n,
                 (None, Some(v)) => store
@@ -377,7 +384,7 @@ async fn user(store: &Store, command: UserCmd) -> Result<()> {
                 (None, None) => String::new(),
             };
             let id = store
-                .create_user(email.as_str(), &name, role, volunteer_id, Some(&hash))
+                .create_user(email.as_str(), &name, role, volunteer_id, hash.as_deref())
                 .await?;
             store
                 .audit(
@@ -388,6 +395,28 @@ async fn user(store: &Store, command: UserCmd) -> Result<()> {
                 )
                 .await?;
             println!("added {role} {email} ({id})");
+            if hash.is_none() {
+                use concierge_store::{LinkPurpose, NewLink};
+                let valid_for = settings.accounts.invite_valid_for();
+                let link = NewLink::generate(LinkPurpose::Invite, valid_for);
+                store.issue_account_link(id, &link, None).await?;
+                store
+                    .audit(
+                        None,
+                        "user.link_sent",
+                        None,
+                        &serde_json::json!({
+                            "user_id": id, "email": email.as_str(), "purpose": "invite",
+                            "via": "cli", "link_id": link.id
+                        }),
+                    )
+                    .await?;
+                println!(
+                    "invitation link (works once, for {}; shown only now):\n{}",
+                    concierge_outbound::human_duration(valid_for),
+                    concierge_outbound::account_link_url(&settings.mail.public_url, &link.token)
+                );
+            }
         }
         UserCmd::Disable { email } => {
             let id = store.disable_user(&email).await.map_err(|e| match e {
@@ -417,6 +446,10 @@ enum TokenCmd {
         /// A name to recognise the token by.
         #[arg(long)]
         name: String,
+        /// The user the token acts as (their address): every request made
+        /// with it gets exactly that user's access.
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
     },
     /// Revoke every token with this name.
     Revoke {
@@ -488,8 +521,12 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
     let inbound = app::inbound(&settings, &store).await?;
     if demo {
         concierge::demo::load(&inbound).await?;
-        let token = store.create_api_token("demo").await?;
-        println!("Demo API token (shown once): {token}");
+        let token = demo_api_token(&store).await?;
+        println!("Demo API token (admin, shown once): {token}");
+        println!("Demo dashboard logins (fresh passwords at every demo start):");
+        for l in concierge::demo::logins(&store).await? {
+            println!("  {:<12} {:<42} {}", l.role.as_str(), l.email, l.password);
+        }
     }
     let mailer = app::mailer(&settings, &store).await?;
     let app = App::bind(settings, inbound, mailer).await?;
@@ -503,6 +540,21 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
         pg.stop();
     }
     result
+}
+
+/// The demo's API token: it acts as a demo admin without a password (no
+/// dashboard login), created on first use.
+async fn demo_api_token(store: &Store) -> Result<String> {
+    const EMAIL: &str = "api-demo@demo.concierge.example.org";
+    let id = match store.find_user_by_email(EMAIL).await? {
+        Some(u) => u.user.id,
+        None => {
+            store
+                .create_user(EMAIL, "API demo", concierge_access::Role::Admin, None, None)
+                .await?
+        }
+    };
+    Ok(store.create_api_token("demo", id).await?)
 }
 
 async fn ingest(
@@ -588,15 +640,34 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
         Cmd::User { command } => {
             let (store, _pg) = database(&mut settings)?;
             store.migrate().await.context("migrating the database")?;
-            user(&store, command).await?;
+            user(&store, &settings, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Token { command } => {
             let (store, _pg) = database(&mut settings)?;
             store.migrate().await.context("migrating the database")?;
             match command {
-                TokenCmd::Create { name } => {
-                    let token = store.create_api_token(&name).await?;
+                TokenCmd::Create { name, user } => {
+                    let found = store
+                        .find_user_by_email(&user)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user with address {user}"))?
+                        .user;
+                    anyhow::ensure!(
+                        found.disabled_at.is_none(),
+                        "{user} is disabled; a token for them would be refused"
+                    );
+                    let token = store.create_api_token(&name, found.id).await?;
+                    store
+                        .audit(
+                            None,
+                            "token.create",
+                            None,
+                            &serde_json::json!({
+                                "user_id": found.id, "email": found.email, "name": name, "via": "cli"
+                            }),
+                        )
+                        .await?;
                     println!("{token}");
                 }
                 TokenCmd::Revoke { name } => {
@@ -614,11 +685,12 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             let file = file.unwrap_or_else(|| settings.hub.file.clone());
             let done = concierge::hub::import(&store, &file).await?;
             println!(
-                "imported {} entries from {} ({} changed, {} deactivated)",
+                "imported {} entries from {} ({} changed, {} deactivated, {} changed in the dashboard and kept)",
                 done.entries,
                 file.display(),
                 done.changed,
-                done.deactivated
+                done.deactivated,
+                done.kept
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -1,8 +1,10 @@
 //! The caseworkers' dashboard in a real headless browser (Debian's
 //! `chromium`, driven through `chromedriver` over WebDriver): a case comes
 //! in over real SMTP, is routed to a Brazilian caseworker, who signs in,
-//! finds it in the queue, replies and changes its status. Screenshots of
-//! each page land in `target/browser-artifacts/`.
+//! finds it in the queue, replies and changes its status; a coordinator
+//! reads the overview and reassigns a second case; an admin opens the
+//! people and audit pages. Screenshots of each page land in
+//! `target/browser-artifacts/`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`
 //! (`scripts/test.sh` installs them).
@@ -26,10 +28,13 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const EMAIL: &str = "bea@example.org";
 const PASSWORD: &str = "correct horse battery staple";
+const CAIO: &str = "caio@example.org";
+const COORDINATOR: &str = "coord@example.org";
+const ADMIN: &str = "admin@example.org";
 /// How long any one wait in the browser may take.
 const WAIT: Duration = Duration::from_secs(20);
 /// How long the whole browser session may take.
-const BUDGET: Duration = Duration::from_secs(240);
+const BUDGET: Duration = Duration::from_secs(300);
 
 fn artifacts() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
@@ -228,6 +233,29 @@ async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String 
     }
 }
 
+/// Signs out through the header form and signs in as `email`.
+async fn sign_out_and_in(c: &Client, base: &str, email: &str) {
+    element(c, "form[action='/logout'] button[type='submit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    element(c, "form[action='/login'] #email").await;
+    c.goto(&format!("{base}/login")).await.unwrap();
+    element(c, "#email").await.send_keys(email).await.unwrap();
+    element(c, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    element(c, "form[action='/login'] button[type='submit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    text_until(c, "h1", |t| t == "Cases").await;
+}
+
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn caseworker_replies_and_changes_status_in_a_real_browser(pool: PgPool) {
     // Check the browser first: a machine without it fails here, clearly.
@@ -254,6 +282,23 @@ async fn caseworker_replies_and_changes_status_in_a_real_browser(pool: PgPool) {
         .create_user(EMAIL, "Bea Souza", Role::Caseworker, Some(vid), Some(&hash))
         .await
         .unwrap();
+
+    // A second Brazilian caseworker, a coordinator and an admin.
+    let caio = app
+        .store
+        .add_volunteer(CAIO, "Caio Lima", &["BR".into()], &["pt".into()], 5)
+        .await
+        .unwrap();
+    app.store
+        .create_user(CAIO, "Caio Lima", Role::Caseworker, Some(caio), Some(&hash))
+        .await
+        .unwrap();
+    for (email, role) in [(COORDINATOR, Role::Coordinator), (ADMIN, Role::Admin)] {
+        app.store
+            .create_user(email, "Staff", role, None, Some(&hash))
+            .await
+            .unwrap();
+    }
 
     // A Brazilian request over real SMTP.
     let subject = "Preciso de ajuda";
@@ -290,7 +335,7 @@ async fn caseworker_replies_and_changes_status_in_a_real_browser(pool: PgPool) {
     let c = driver.connect().await;
     let base = format!("http://{}", app.http);
     let answer = "Olá, Ana. Estamos aqui para ajudar: qual cidade?";
-    let shots = tokio::time::timeout(BUDGET, async {
+    let (shots, to_id) = tokio::time::timeout(BUDGET, async {
         let mut shots = Vec::new();
 
         // Signed out: the dashboard sends the browser to the login form.
@@ -365,7 +410,111 @@ async fn caseworker_replies_and_changes_status_in_a_real_browser(pool: PgPool) {
             .unwrap();
         text_until(&c, status_dd, |t| t == "resolved").await;
         shots.push(screenshot(&c, "case-resolved.png").await);
-        shots
+
+        // A second request, routed to Bea; a coordinator reassigns it.
+        let raw = common::mail(
+            "joao@uol.com.br",
+            "Socorro",
+            "Oi, moro em Curitiba e não estou bem.",
+            &format!("Message-ID: <{}@uol.com.br>\r\n", Uuid::new_v4()),
+        );
+        let reply = common::smtp_send(
+            app.smtp,
+            "joao@uol.com.br",
+            &["global@concierge.example.org"],
+            &raw,
+        )
+        .await;
+        assert!(reply.starts_with("250"), "{reply}");
+        let second: (String, Uuid) =
+            sqlx::query_as("SELECT reference, id FROM tickets WHERE reference <> $1")
+                .bind(&reference)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        // Routed to one of the two Brazilian caseworkers; reassigned to the
+        // other.
+        let (from, to, to_id) = match app.store.route_ticket(second.1).await.unwrap() {
+            RouteOutcome::Assigned { volunteer_id, .. } if volunteer_id == vid => {
+                (EMAIL, CAIO, caio)
+            }
+            RouteOutcome::Assigned { volunteer_id, .. } if volunteer_id == caio => {
+                (CAIO, EMAIL, vid)
+            }
+            other => panic!("{other:?}"),
+        };
+        sign_out_and_in(&c, &base, COORDINATOR).await;
+
+        // The overview draws its charts.
+        c.goto(&format!("{base}/overview")).await.unwrap();
+        text_until(&c, "h1", |t| t == "Overview").await;
+        let charts = c.find_all(Locator::Css("svg[role='img']")).await.unwrap();
+        assert!(charts.len() >= 3, "{} charts", charts.len());
+        shots.push(screenshot(&c, "overview.png").await);
+
+        // Reassign from the case page.
+        c.goto(&format!("{base}/cases/{}", second.0)).await.unwrap();
+        let assignee_dd = "dl.facts dd:nth-of-type(7)";
+        text_until(&c, assignee_dd, |t| t.contains(from)).await;
+        element(&c, "#assign-volunteer")
+            .await
+            .select_by_value(to)
+            .await
+            .unwrap();
+        element(&c, "#assign-reason")
+            .await
+            .send_keys("On leave this week")
+            .await
+            .unwrap();
+        element(&c, "form[action$='/assign'] button[type='submit']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        text_until(&c, assignee_dd, |t| t.contains(to)).await;
+        shots.push(screenshot(&c, "case-reassigned.png").await);
+
+        // An admin's pages: people and the audit log.
+        sign_out_and_in(&c, &base, ADMIN).await;
+        c.goto(&format!("{base}/admin/people")).await.unwrap();
+        text_until(&c, "h1", |t| t == "People").await;
+        let people = element(&c, "main").await.text().await.unwrap();
+        assert!(
+            people.contains(CAIO) && people.contains(COORDINATOR),
+            "{people}"
+        );
+        shots.push(screenshot(&c, "admin-people.png").await);
+        c.goto(&format!("{base}/admin/audit")).await.unwrap();
+        text_until(&c, "h1", |t| t == "Audit log").await;
+        let log = element(&c, "main").await.text().await.unwrap();
+        assert!(
+            log.contains("case.reassign") || log.contains("case.assign"),
+            "{log}"
+        );
+        shots.push(screenshot(&c, "audit.png").await);
+
+        // On a phone-sized window the queue and a case still work: no
+        // horizontal scrolling of the page itself.
+        c.set_window_size(390, 844).await.unwrap();
+        c.goto(&format!("{base}/")).await.unwrap();
+        text_until(&c, "h1", |t| t == "Cases").await;
+        shots.push(screenshot(&c, "queue-phone.png").await);
+        c.goto(&format!("{base}/cases/{}", second.0)).await.unwrap();
+        text_until(&c, "h1", |t| t.starts_with(&second.0)).await;
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            overflow,
+            serde_json::Value::Bool(false),
+            "the case page scrolls sideways on a phone"
+        );
+        shots.push(screenshot(&c, "case-phone.png").await);
+        (shots, to_id)
     })
     .await
     .unwrap_or_else(|_| panic!("the browser steps took longer than {BUDGET:?}"));
@@ -376,6 +525,15 @@ async fn caseworker_replies_and_changes_status_in_a_real_browser(pool: PgPool) {
     let t = app.ticket(&reference).await;
     assert_eq!(t["status"], "resolved", "{t}");
     assert_eq!(t["message_count"], 2, "{t}");
+    let reassigned: (Option<Uuid>, i64) = sqlx::query_as(
+        "SELECT t.assignee_id, (SELECT count(*) FROM assignments a WHERE a.ticket_id = t.id)
+         FROM tickets t WHERE t.reference <> $1",
+    )
+    .bind(&reference)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(reassigned, (Some(to_id), 2), "reassigned, with its history");
     for s in &shots {
         let len = std::fs::metadata(s).unwrap().len();
         assert!(len > 1000, "{} is only {len} bytes", s.display());

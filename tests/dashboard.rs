@@ -6,149 +6,19 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
-use concierge_access::{Role, hash_password};
-use reqwest::redirect::Policy;
+use common::dashboard::{
+    PASSWORD, arrange, browser, case, caseworker, csrf_of, get, login, post, signed_in, spawn, user,
+};
+use concierge_access::Role;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-const PASSWORD: &str = "correct horse battery staple";
 const GENERIC: &str = "The email address or password is not correct.";
-
-/// The app without background workers, so routing never moves the cases
-/// the tests arrange.
-async fn spawn(pool: &PgPool) -> TestApp {
-    TestApp::spawn_with(common::database_url(pool), |s| {
-        s.worker.run_in_serve = false;
-    })
-    .await
-}
-
-/// A browser: keeps cookies, does not follow redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-fn url(app: &TestApp, path: &str) -> String {
-    format!("http://{}{path}", app.http)
-}
-
-/// A caseworker covering `countries`: (user id, volunteer id).
-async fn caseworker(app: &TestApp, email: &str, countries: &[&str]) -> (Uuid, Uuid) {
-    let countries: Vec<String> = countries.iter().map(|c| (*c).to_owned()).collect();
-    let vid = app
-        .store
-        .add_volunteer(email, "Case Worker", &countries, &["en".into()], 10)
-        .await
-        .unwrap();
-    let hash = hash_password(PASSWORD).unwrap();
-    let uid = app
-        .store
-        .create_user(
-            email,
-            "Case Worker",
-            Role::Caseworker,
-            Some(vid),
-            Some(&hash),
-        )
-        .await
-        .unwrap();
-    (uid, vid)
-}
-
-async fn admin(app: &TestApp, email: &str) -> Uuid {
-    let hash = hash_password(PASSWORD).unwrap();
-    app.store
-        .create_user(email, "Ad Min", Role::Admin, None, Some(&hash))
-        .await
-        .unwrap()
-}
-
-/// Opens a case from a mail; returns its reference.
-async fn case(app: &TestApp, from: &str, subject: &str) -> String {
-    let raw = common::mail(from, subject, "I need someone to talk to.", "");
-    let (status, body) = app.post_mime(&raw, Some(common::INBOUND_TOKEN)).await;
-    assert!(status == 200 || status == 201 || status == 202, "{body}");
-    body["reference"].as_str().unwrap().to_owned()
-}
-
-/// Puts a case in a country, assigned to `assignee` (or nobody).
-async fn arrange(pool: &PgPool, reference: &str, country: &str, assignee: Option<Uuid>) {
-    sqlx::query(
-        "UPDATE tickets SET country = $2, assignee_id = $3,
-                status = CASE WHEN $3::uuid IS NULL THEN 'new' ELSE 'assigned' END
-         WHERE reference = $1",
-    )
-    .bind(reference)
-    .bind(country)
-    .bind(assignee)
-    .execute(pool)
-    .await
-    .unwrap();
-}
-
-async fn login(
-    app: &TestApp,
-    client: &reqwest::Client,
-    email: &str,
-    pw: &str,
-) -> reqwest::Response {
-    client
-        .post(url(app, "/login"))
-        .form(&[("email", email), ("password", pw)])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Signs in and returns the browser.
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let c = browser();
-    let res = login(app, &c, email, PASSWORD).await;
-    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    c
-}
-
-async fn get(
-    app: &TestApp,
-    c: &reqwest::Client,
-    path: &str,
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let res = c.get(url(app, path)).send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    (status, headers, res.text().await.unwrap())
-}
-
-async fn post(
-    app: &TestApp,
-    c: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let res = c.post(url(app, path)).form(form).send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    (status, headers, res.text().await.unwrap())
-}
-
-/// The CSRF token of a page's forms.
-fn csrf_of(page: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = page.find(marker).expect("a form with a CSRF token") + marker.len();
-    let len = page[start..].find('"').unwrap();
-    page[start..start + len].to_owned()
-}
 
 fn assert_dashboard_headers(h: &reqwest::header::HeaderMap) {
     assert_eq!(
         h["content-security-policy"],
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     );
     assert_eq!(h["x-content-type-options"], "nosniff");
@@ -159,7 +29,7 @@ fn assert_dashboard_headers(h: &reqwest::header::HeaderMap) {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn login_queue_and_logout(pool: PgPool) {
     let app = spawn(&pool).await;
-    caseworker(&app, "bea@example.org", &["BR"]).await;
+    caseworker(&app, "bea@example.org", &["BR"], 10).await;
     let reference = case(&app, "ana@example.net", "Preciso de ajuda").await;
     arrange(&pool, &reference, "BR", None).await;
 
@@ -251,7 +121,7 @@ async fn login_queue_and_logout(pool: PgPool) {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn failed_logins_are_rate_limited(pool: PgPool) {
     let app = spawn(&pool).await;
-    caseworker(&app, "bea@example.org", &["BR"]).await;
+    caseworker(&app, "bea@example.org", &["BR"], 10).await;
     let c = browser();
     for _ in 0..5 {
         let res = login(&app, &c, "bea@example.org", "wrong wrong wrong").await;
@@ -267,8 +137,8 @@ async fn failed_logins_are_rate_limited(pool: PgPool) {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn caseworkers_see_and_change_only_what_the_policy_allows(pool: PgPool) {
     let app = spawn(&pool).await;
-    let (_, bea) = caseworker(&app, "bea@example.org", &["BR"]).await;
-    let (_, dirk) = caseworker(&app, "dirk@example.org", &["DE"]).await;
+    let (_, bea) = caseworker(&app, "bea@example.org", &["BR"], 10).await;
+    let (_, dirk) = caseworker(&app, "dirk@example.org", &["DE"], 10).await;
     let de_case = case(&app, "hans@example.net", "Hilfe").await;
     arrange(&pool, &de_case, "DE", Some(dirk)).await;
     let own = case(&app, "ana@example.net", "Meu caso").await;
@@ -411,7 +281,7 @@ const HOSTILE: &str = r#"<html><head><style>body { width: expression(alert(9)); 
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn inbound_html_is_sanitised_and_views_are_audited(pool: PgPool) {
     let app = spawn(&pool).await;
-    admin(&app, "root@example.org").await;
+    user(&app, "root@example.org", Role::Admin, None).await;
     let raw = format!(
         "From: mallory@example.net\r\nTo: global@concierge.example.org\r\n\
          Subject: Hostile\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\
@@ -430,7 +300,11 @@ async fn inbound_html_is_sanitised_and_views_are_audited(pool: PgPool) {
     assert_dashboard_headers(&h);
     assert!(page.contains("Please help me."), "{page}");
     assert!(page.contains("<b>Thank you</b>"), "{page}");
-    let lower = page.to_ascii_lowercase();
+    // The dashboard's own script (served by us, allowed by `script-src
+    // 'self'`) is the only script tag; nothing from the mail gets through.
+    let own = r#"<script src="/static/dashboard.js" defer></script>"#;
+    assert_eq!(page.matches(own).count(), 1, "{page}");
+    let lower = page.replace(own, "").to_ascii_lowercase();
     for bad in [
         "<script",
         "alert(",

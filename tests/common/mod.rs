@@ -2,6 +2,8 @@
 //! database, and talks to it over real SMTP and HTTP.
 #![allow(dead_code)]
 
+pub mod dashboard;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -47,6 +49,32 @@ pub fn settings(url: &str) -> Settings {
     s
 }
 
+/// The address of the admin that `TestApp::api_token` acts as.
+pub const API_ADMIN: &str = "api-admin@test.concierge.example.org";
+
+/// A token named `test` for an admin ([`API_ADMIN`]), created on first
+/// use; empty if the database refuses (fault tests start without one).
+async fn admin_api_token(store: &Store) -> String {
+    let id = match store.find_user_by_email(API_ADMIN).await {
+        Ok(Some(u)) => Some(u.user.id),
+        Ok(None) => store
+            .create_user(
+                API_ADMIN,
+                "API Admin",
+                concierge_access::Role::Admin,
+                None,
+                None,
+            )
+            .await
+            .ok(),
+        Err(_) => None,
+    };
+    match id {
+        Some(id) => store.create_api_token("test", id).await.unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
 pub struct TestApp {
     pub http: SocketAddr,
     pub smtp: SocketAddr,
@@ -72,7 +100,7 @@ impl TestApp {
         // and the job queue's schema.
         store.migrate().await.unwrap();
         let inbound = app::inbound(&s, &store).await.unwrap();
-        let api_token = store.create_api_token("test").await.unwrap_or_default();
+        let api_token = admin_api_token(&store).await;
         let mailer = app::mailer(&s, &store).await.unwrap();
         let app = App::bind(s, inbound.clone(), mailer).await.unwrap();
         let (http, smtp) = (app.http_addr(), app.smtp_addr());

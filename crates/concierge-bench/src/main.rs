@@ -13,6 +13,8 @@
 //! target/release/concierge-bench route --cases 10000 --workers 2
 //! ```
 
+mod pages;
+
 use concierge_bench::{
     concierge_binary, create_database, drop_database, percentile, with_database,
 };
@@ -54,6 +56,9 @@ enum Cmd {
     /// case has more than one live assignment (exit status 1 on failure).
     /// Kills the workers and drops the database at the end.
     Route(RouteArgs),
+    /// Measure dashboard page latency (queue and case pages) with many
+    /// signed-in sessions against a large seeded mailbox.
+    Pages(pages::PagesArgs),
 }
 
 #[derive(Args)]
@@ -244,6 +249,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Route(args) => route(args).await,
+        Cmd::Pages(args) => pages::run(args).await.map(|c| c == ExitCode::SUCCESS),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

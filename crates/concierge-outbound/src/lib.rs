@@ -5,6 +5,7 @@
 //! automatic reply, threading headers) come from `concierge-core`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use concierge_core::country::{CountryCode, country_name};
 use concierge_core::message::{EmailAddress, MessageClass, ack_recipient};
@@ -14,7 +15,7 @@ use concierge_mail::outbound::{
     AckVars, Mailbox, NotifyVars, Outgoing, Relay, ResourceVars, SendError, Templates, build,
     new_message_id, references_for_reply, reply_address, reply_subject,
 };
-use concierge_store::{NewMail, Resource, Store, StoreError};
+use concierge_store::{LinkPurpose, NewLink, NewMail, Resource, Store, StoreError};
 use uuid::Uuid;
 
 /// Settings of outbound mail.
@@ -41,6 +42,10 @@ pub struct OutboundConfig {
     /// How long a sender holds an outbox row: the relay's send timeout plus
     /// a margin, so a live sender is never overtaken.
     pub send_lease_secs: i64,
+    /// How long an invitation link works.
+    pub invite_valid_for: Duration,
+    /// How long a password-reset link works.
+    pub reset_valid_for: Duration,
 }
 
 /// A failure while composing or sending.
@@ -83,8 +88,9 @@ impl From<StoreError> for ReplyError {
 /// What happened to an acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AckOutcome {
-    /// Queued in the outbox.
-    Queued,
+    /// Queued in the outbox as this row, without a send job: send it now
+    /// with [`Mailer::send`] (the sweep sends it if that never happens).
+    Queued(Uuid),
     /// Already queued before.
     AlreadyDone,
     /// Not sent, and why.
@@ -250,8 +256,8 @@ impl Mailer {
             .await?;
         Ok(match queued {
             None => AckOutcome::Suppressed("rate limit"),
-            Some(true) => AckOutcome::Queued,
-            Some(false) => AckOutcome::AlreadyDone,
+            Some(Some(id)) => AckOutcome::Queued(id),
+            Some(None) => AckOutcome::AlreadyDone,
         })
     }
 
@@ -314,16 +320,22 @@ impl Mailer {
         Ok(message_id)
     }
 
-    /// Tells a caseworker a case is theirs: reference and link, never content.
-    pub async fn notify_assigned(&self, assignment_id: Uuid) -> Result<bool, OutboundError> {
+    /// Tells a caseworker a case is theirs: reference and link, never
+    /// content. Returns the new outbox row, queued without a send job: send
+    /// it now with [`Mailer::send`] (the sweep sends it if that never
+    /// happens); `None` when there is nothing (more) to send.
+    pub async fn notify_assigned(
+        &self,
+        assignment_id: Uuid,
+    ) -> Result<Option<Uuid>, OutboundError> {
         let Some(f) = self.store.assigned_facts(assignment_id).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         if !f.live {
-            return Ok(false);
+            return Ok(None);
         }
         let Ok(to) = EmailAddress::parse(&f.volunteer_email) else {
-            return Ok(false);
+            return Ok(None);
         };
         let vars = NotifyVars {
             caseworker_name: f.volunteer_name.clone(),
@@ -352,7 +364,7 @@ impl Mailer {
         })?;
         Ok(self
             .store
-            .enqueue_mail(&NewMail {
+            .queue_mail_to_send(&NewMail {
                 ticket_id: Some(f.ticket_id),
                 kind: "notify_assigned".into(),
                 cause: format!("assigned:{assignment_id}"),
@@ -367,6 +379,100 @@ impl Mailer {
                 thread_author: None,
                 in_reply_to: None,
             })
+            .await?)
+    }
+
+    /// How long a link of `purpose` works.
+    pub fn link_valid_for(&self, purpose: LinkPurpose) -> Duration {
+        match purpose {
+            LinkPurpose::Invite => self.config.invite_valid_for,
+            LinkPurpose::Reset => self.config.reset_valid_for,
+        }
+    }
+
+    /// A fresh link of `purpose` with its configured lifetime.
+    pub fn new_link(&self, purpose: LinkPurpose) -> NewLink {
+        NewLink::generate(purpose, self.link_valid_for(purpose))
+    }
+
+    /// The page a link's token opens.
+    pub fn account_link_url(&self, token: &str) -> String {
+        account_link_url(&self.config.public_url, token)
+    }
+
+    /// Composes the mail that carries `link` to `to` (plain text, English;
+    /// the cause is the link's, so it is queued once). Not queued here:
+    /// the store writes it with the link, in one transaction.
+    pub fn account_mail(
+        &self,
+        to: &str,
+        name: &str,
+        link: &NewLink,
+    ) -> Result<NewMail, OutboundError> {
+        let to = EmailAddress::parse(to)
+            .map_err(|_| concierge_mail::outbound::BuildError::Address("To"))?;
+        let (subject, text) = account_mail_text(
+            link.purpose,
+            name,
+            &self.account_link_url(&link.token),
+            link.valid_for,
+        );
+        let message_id = format!(
+            "account.{}.{:016x}@{}",
+            link.id.simple(),
+            rand_u64(),
+            self.config.domain.trim()
+        );
+        let raw = build(&Outgoing {
+            from: self.sender_mailbox(),
+            reply_to: None,
+            to: vec![to.clone()],
+            subject: subject.clone(),
+            text,
+            html: None,
+            message_id: message_id.clone(),
+            in_reply_to: None,
+            references: Vec::new(),
+            auto_submitted: Some("auto-generated"),
+            loop_domain: self.config.domain.clone(),
+        })?;
+        Ok(NewMail {
+            ticket_id: None,
+            kind: link.purpose.as_str().into(),
+            cause: link.mail_cause(),
+            message_id,
+            // Not the null sender: a mistyped address should bounce back
+            // to us (the bounce marks the outbox row).
+            envelope_from: self.config.from.to_string(),
+            recipients: vec![to.to_string()],
+            subject,
+            raw,
+            requester_email: None,
+            thread_text: None,
+            thread_from: None,
+            thread_author: None,
+            in_reply_to: None,
+        })
+    }
+
+    /// Issues a link of `purpose` for an existing, enabled user and queues
+    /// its mail, in one transaction; with `limit = Some((n, window))` only
+    /// if the user had fewer than `n` such links within `window` (else
+    /// `false`, nothing sent). `Store(NotFound)` when the user is unknown
+    /// or disabled.
+    pub async fn send_account_link(
+        &self,
+        user_id: Uuid,
+        email: &str,
+        name: &str,
+        purpose: LinkPurpose,
+        limit: Option<(i64, Duration)>,
+    ) -> Result<bool, OutboundError> {
+        let link = self.new_link(purpose);
+        let mail = self.account_mail(email, name, &link)?;
+        Ok(self
+            .store
+            .issue_account_link_limited(user_id, &link, Some(&mail), limit)
             .await?)
     }
 
@@ -403,6 +509,77 @@ impl Mailer {
     }
 }
 
+/// The page an account link opens: `{public_url}/account/setup?token=…`.
+pub fn account_link_url(public_url: &str, token: &str) -> String {
+    format!(
+        "{}/account/setup?token={token}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+fn rand_u64() -> u64 {
+    let b = *Uuid::new_v4().as_bytes();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// "7 days", "1 hour", "90 minutes": how long a link works, for people.
+pub fn human_duration(d: Duration) -> String {
+    let mins = d.as_secs() / 60;
+    let (n, unit) = if mins >= 1440 && mins.is_multiple_of(1440) {
+        (mins / 1440, "day")
+    } else if mins >= 60 && mins.is_multiple_of(60) {
+        (mins / 60, "hour")
+    } else {
+        (mins.max(1), "minute")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// The subject and text of an invitation or password-reset mail. Plain,
+/// short and in English; it names nothing but the link and its lifetime.
+pub fn account_mail_text(
+    purpose: LinkPurpose,
+    name: &str,
+    url: &str,
+    valid_for: Duration,
+) -> (String, String) {
+    let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
+    let greeting = if name.trim().is_empty() {
+        "Hello,".to_owned()
+    } else {
+        format!("Hello {},", name.trim())
+    };
+    let valid = human_duration(valid_for);
+    match purpose {
+        LinkPurpose::Invite => (
+            "Your Concierge account".to_owned(),
+            format!(
+                "{greeting}\n\n\
+                 An account has been created for you on the Concierge dashboard.\n\
+                 Choose your password here (the link works once, for {valid}):\n\n\
+                 {url}\n\n\
+                 If you did not expect this email, you can ignore it.\n\n\
+                 Concierge\n"
+            ),
+        ),
+        LinkPurpose::Reset => (
+            "Reset your Concierge password".to_owned(),
+            format!(
+                "{greeting}\n\n\
+                 Someone asked to reset the password of your Concierge account.\n\
+                 Choose a new password here (the link works once, for {valid}):\n\n\
+                 {url}\n\n\
+                 If this was not you, ignore this email: your password stays as it is.\n\n\
+                 Concierge\n"
+            ),
+        ),
+    }
+}
+
 /// Seconds to wait after the `attempt`-th failure: `base`, doubling, at
 /// most an hour.
 pub fn backoff_secs(attempt: i32, base: i64) -> i64 {
@@ -412,7 +589,7 @@ pub fn backoff_secs(attempt: i32, base: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff_secs;
+    use super::*;
 
     #[test]
     fn backoff_grows_and_is_capped() {
@@ -423,5 +600,34 @@ mod tests {
         assert_eq!(backoff_secs(1000, 30), 3600);
         assert_eq!(backoff_secs(0, 30), 30);
         assert_eq!(backoff_secs(3, 1), 4);
+    }
+
+    #[test]
+    fn link_lifetimes_read_well() {
+        assert_eq!(human_duration(Duration::from_secs(7 * 86400)), "7 days");
+        assert_eq!(human_duration(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(human_duration(Duration::from_secs(5400)), "90 minutes");
+        assert_eq!(human_duration(Duration::from_secs(10)), "1 minute");
+    }
+
+    #[test]
+    fn account_mails_carry_the_link_and_nothing_else() {
+        let url = account_link_url("https://c.example/", "ab12");
+        assert_eq!(url, "https://c.example/account/setup?token=ab12");
+        let (subject, text) = account_mail_text(
+            LinkPurpose::Invite,
+            "Ana\r\nBcc: x",
+            &url,
+            Duration::from_secs(7 * 86400),
+        );
+        assert_eq!(subject, "Your Concierge account");
+        assert!(text.starts_with("Hello AnaBcc: x,\n"), "{text}");
+        assert!(text.contains(&format!("\n{url}\n")), "{text}");
+        assert!(text.contains("for 7 days"), "{text}");
+        let (subject, text) =
+            account_mail_text(LinkPurpose::Reset, " ", &url, Duration::from_secs(3600));
+        assert_eq!(subject, "Reset your Concierge password");
+        assert!(text.starts_with("Hello,\n"), "{text}");
+        assert!(text.contains("for 1 hour"), "{text}");
     }
 }

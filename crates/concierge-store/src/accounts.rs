@@ -123,7 +123,7 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-fn role(s: &str) -> Result<Role, StoreError> {
+pub(crate) fn role(s: &str) -> Result<Role, StoreError> {
     s.parse()
         .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))
 }

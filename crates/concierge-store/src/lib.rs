@@ -3,12 +3,19 @@
 //! One [`Store`] wraps the pool; each aggregate has its own module. Queries
 //! are checked at compile time (`.sqlx/` holds the offline data).
 
+mod account_links;
 mod accounts;
+mod audit_search;
+mod case_list;
+mod casework;
 mod changes;
 mod compose_facts;
 mod error;
+mod hub_admin;
 mod ingest;
 mod outbox;
+mod overview;
+mod people;
 mod queue;
 mod resources;
 mod routing;
@@ -22,19 +29,31 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+pub use account_links::{
+    InviteError, InviteVolunteer, LinkPurpose, LinkTarget, NewInvite, NewLink,
+};
 pub use accounts::{AuditEntry, NewSession, SessionInfo, UserLogin, UserView};
+pub use audit_search::{AuditActor, AuditQuery, AuditRecord};
+pub use case_list::{
+    AssigneeFilter, BadCursor, CaseList, CaseListItem, CaseQuery, CaseSort, Cursor, ListScope,
+    MAX_QUERY_BYTES, StatusFilter, UnknownSort,
+};
+pub use casework::{AssignError, Assigned, AttachmentFile, NoteView};
 pub use changes::{CaseChange, ChangeError};
 pub use compose_facts::{AckFacts, AssignedFacts};
 pub use error::StoreError;
+pub use hub_admin::{HubEditError, HubEntryRow};
 pub use ingest::{InboundSource, IngestOutcome, NewAttachment, NewInbound};
 pub use outbox::{Claimed, DeliveryView, NewMail, ReplyFacts, enqueue_mail};
+pub use overview::{BreachedCase, OpenCount, Overview, VolunteerLoad, WeekResponse, last_weeks};
+pub use people::{ApiTokenRow, PeopleError, UserRow};
 pub use queue::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob};
 pub use resources::{Resource, ResourceCountry, ResourceImport};
 pub use routing::RouteOutcome;
 pub use tickets::{
-    AssignmentView, AttachmentMeta, MessageView, Page, RequesterView, TicketDetail, TicketFilter,
-    TicketSummary,
+    AssignmentView, AttachmentMeta, MessageView, RequesterView, TicketDetail, TicketSummary,
 };
+pub use tokens::ApiTokenCheck;
 pub use volunteers::{VolunteerChange, VolunteerView};
 
 /// The schema migrations in `migrations/`, embedded in the binary.
@@ -44,6 +63,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
+    /// Wakes this process's workers when jobs are committed.
+    wakeups: std::sync::Arc<queue::Wakeups>,
 }
 
 impl Store {
@@ -59,12 +80,18 @@ impl Store {
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            wakeups: Default::default(),
+        })
     }
 
     /// Wraps an existing pool (tests use the one `#[sqlx::test]` gives).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            wakeups: Default::default(),
+        }
     }
 
     /// The underlying pool, for the job queue and tests.

@@ -82,12 +82,17 @@ pub struct ResourceImport {
     pub changed: u64,
     /// Rows no longer in the file, now inactive.
     pub deactivated: u64,
+    /// Rows changed in the dashboard, which the import leaves alone (see
+    /// `hub_admin`: dashboard edits win until handed back to the file).
+    pub kept: u64,
 }
 
 impl Store {
     /// Makes the table match the hub file, in one transaction: entries are
     /// inserted or updated (and reactivated); rows absent from `entries` are
-    /// marked inactive, never deleted.
+    /// marked inactive, never deleted. Rows changed in the dashboard
+    /// (`edited_at` set) are left exactly as they are and counted in
+    /// [`ResourceImport::kept`].
     pub async fn upsert_resources(&self, entries: &[Entry]) -> Result<ResourceImport, StoreError> {
         let mut tx = self.pool.begin().await?;
         // One import at a time (two processes starting together).
@@ -117,7 +122,8 @@ impl Store {
                        last_verified = EXCLUDED.last_verified, notes = EXCLUDED.notes,
                        descriptions = EXCLUDED.descriptions, position = EXCLUDED.position,
                        active = true, updated_at = now()
-                   WHERE (resources.name, resources.kind, resources.countries, resources.languages,
+                   WHERE resources.edited_at IS NULL
+                     AND (resources.name, resources.kind, resources.countries, resources.languages,
                           resources.phone, resources.sms, resources.chat, resources.web,
                           resources.email, resources.hours, resources.cost,
                           resources.verification, resources.source, resources.last_verified,
@@ -155,16 +161,22 @@ impl Store {
         let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
         let gone = sqlx::query!(
             "UPDATE resources SET active = false, updated_at = now()
-             WHERE active AND NOT (id = ANY($1))",
+             WHERE active AND edited_at IS NULL AND NOT (id = ANY($1))",
             &ids
         )
         .execute(&mut *tx)
+        .await?;
+        let kept = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM resources WHERE edited_at IS NOT NULL"#
+        )
+        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(ResourceImport {
             entries: entries.len(),
             changed,
             deactivated: gone.rows_affected(),
+            kept: u64::try_from(kept).unwrap_or(0),
         })
     }
 

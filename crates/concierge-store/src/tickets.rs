@@ -1,40 +1,11 @@
 //! Reading tickets for the API and the dashboard.
 
 use chrono::{DateTime, Utc};
+use concierge_access::CaseScope;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
-
-/// Filters for the ticket list. Empty fields do not filter.
-#[derive(Debug, Default, Clone)]
-pub struct TicketFilter {
-    /// Exact status name.
-    pub status: Option<String>,
-    /// ISO 3166 alpha-2 code.
-    pub country: Option<String>,
-    /// Assignee e-mail, or `none` for unassigned cases.
-    pub assignee: Option<String>,
-    /// Free text: reference, requester address, subject or message text.
-    pub q: Option<String>,
-    /// 1-based page.
-    pub page: u32,
-    /// Items per page (1–200).
-    pub per_page: u32,
-}
-
-/// A page of results.
-#[derive(Debug, Serialize)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// This page's number.
-    pub page: u32,
-    /// Items per page.
-    pub per_page: u32,
-    /// Whether another page follows.
-    pub has_more: bool,
-}
 
 /// Who wrote in.
 #[derive(Debug, Serialize, Clone)]
@@ -225,73 +196,28 @@ impl From<Row> for TicketSummary {
     }
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_pattern(q: &str) -> String {
-    let mut p = String::with_capacity(q.len() + 2);
-    p.push('%');
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 impl Store {
-    /// A page of tickets, most recently updated first.
-    pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Page<TicketSummary>, StoreError> {
-        let per_page = f.per_page.clamp(1, 200);
-        let page = f.page.max(1);
-        let offset = i64::from(page - 1) * i64::from(per_page);
-        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-        let pattern = q.map(like_pattern);
-        let rows = sqlx::query_as!(
-            Row,
-            r#"SELECT t.id, t.reference, t.subject, t.status, t.priority, t.country,
-                      t.country_source, t.country_confidence, t.language,
-                      r.email AS "requester_email?", r.name AS "requester_name?",
-                      v.email AS "assignee?", t.assignment_reason, t.routing_state,
-                      t.country_suggestion, t.first_response_due_at, t.first_responded_at,
-                      t.sla_breached_at, t.message_count, t.created_at, t.updated_at
-               FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
-                 LEFT JOIN volunteers v ON v.id = t.assignee_id
-               WHERE ($1::text IS NULL OR t.status = $1)
-                 AND ($2::text IS NULL OR t.country = $2)
-                 AND ($3::text IS NULL OR ($3 = 'none' AND t.assignee_id IS NULL)
-                      OR v.email = lower($3))
-                 AND ($4::text IS NULL
-                      OR t.reference = upper($5)
-                      OR r.email = lower($5)
-                      OR t.subject ILIKE $4
-                      OR EXISTS (SELECT 1 FROM messages m
-                                 WHERE m.ticket_id = t.id AND m.direction <> 'note'
-                                   AND m.text_body ILIKE $4))
-               ORDER BY t.updated_at DESC, t.id
-               LIMIT $6 OFFSET $7"#,
-            f.status,
-            f.country.as_deref().map(str::to_ascii_uppercase),
-            f.assignee,
-            pattern,
-            q,
-            i64::from(per_page) + 1,
-            offset
+    /// A case's id and what the access policy needs to know about it
+    /// (assignee, country), by reference; `None` when there is no such case.
+    pub async fn case_scope(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(Uuid, CaseScope)>, StoreError> {
+        let row = sqlx::query!(
+            "SELECT id, assignee_id, country FROM tickets WHERE reference = $1",
+            reference
         )
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        let has_more = rows.len() > per_page as usize;
-        let items = rows
-            .into_iter()
-            .take(per_page as usize)
-            .map(Into::into)
-            .collect();
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            has_more,
-        })
+        Ok(row.map(|r| {
+            (
+                r.id,
+                CaseScope {
+                    assignee: r.assignee_id,
+                    country: r.country,
+                },
+            )
+        }))
     }
 
     /// A ticket with its messages and attachment metadata.

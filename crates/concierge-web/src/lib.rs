@@ -5,7 +5,9 @@
 
 mod api;
 mod auth;
+mod case_filter;
 mod dashboard;
+mod download;
 mod error;
 mod health;
 mod hub;
@@ -50,27 +52,12 @@ pub fn router(state: AppState) -> Router {
             "/inbound/mime",
             post(inbound::post_mime).layer(DefaultBodyLimit::max(max)),
         )
-        .route("/api/v1/resources", get(api::resources::list))
         .route("/hub", get(hub::index))
         .route("/hub/{country}", get(hub::country))
         .merge(dashboard::routes())
-        .route("/api/v1/tickets", get(api::tickets::list))
-        .route(
-            "/api/v1/tickets/{reference}",
-            get(api::tickets::show).patch(api::tickets::update),
-        )
-        .route(
-            "/api/v1/tickets/{reference}/replies",
-            post(api::tickets::reply),
-        )
-        .route(
-            "/api/v1/volunteers",
-            get(api::volunteers::list).post(api::volunteers::create),
-        )
-        .route(
-            "/api/v1/volunteers/{email}",
-            axum::routing::patch(api::volunteers::update),
-        )
+        // Every /api/v1 route: add new ones to `api::endpoints` (and the
+        // OpenAPI document), not here.
+        .merge(api::router())
         .fallback(error::not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -6,11 +6,28 @@
 //! - `GET /`, `GET /cases/{reference}`, `POST /cases/{reference}/reply`,
 //!   `POST /cases/{reference}/status` ([`cases`]): the queue and a case,
 //!   filtered by `concierge_access` (in SQL for the queue).
+//! - `POST /cases/{reference}/notes|take|assign|unassign|priority|country`,
+//!   `GET /cases/{reference}/attachments/{id}`, `GET /static/dashboard.js`
+//!   ([`casework`]): the rest of the case page.
+//! - `/account/setup`, `/password/forgot` ([`account`]): choosing a
+//!   password from a single-use invitation or reset link.
+//! - `/admin/…` ([`admin`]): people, volunteers, the resource hub and API
+//!   tokens, for admins only.
+//! - `GET /overview` ([`overview`], SVG from [`charts`]): open cases, first
+//!   responses, breaches and volunteers' load, within the viewer's scope;
+//!   `GET /admin/audit` ([`audit`]): the audit log, for admins only.
 //!
 //! Every page carries the headers of [`page`]; no state changes over GET;
 //! inbound HTML is sanitised ([`sanitize`]) before it is shown.
 
+mod account;
+mod admin;
+mod audit;
 mod cases;
+mod casework;
+mod charts;
+mod overview;
+mod queue;
 mod sanitize;
 mod session;
 
@@ -21,23 +38,83 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use concierge_store::StoreError;
 
+pub(crate) use self::casework::{MAX_NOTE, MAX_REASON};
 pub(crate) use self::session::Viewer;
 use crate::{ApiError, AppState};
 
 /// The dashboard's routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(cases::queue))
+        .route("/", get(queue::queue))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/cases/{reference}", get(cases::show))
         .route("/cases/{reference}/reply", post(cases::reply))
         .route("/cases/{reference}/status", post(cases::status))
+        // The rest of the case page (casework.rs).
+        .route("/cases/{reference}/notes", post(casework::add_note))
+        .route("/cases/{reference}/take", post(casework::take))
+        .route("/cases/{reference}/assign", post(casework::assign))
+        .route("/cases/{reference}/unassign", post(casework::unassign))
+        .route("/cases/{reference}/priority", post(casework::priority))
+        .route("/cases/{reference}/country", post(casework::country))
+        .route(
+            "/cases/{reference}/attachments/{id}",
+            get(casework::attachment),
+        )
+        .route("/static/dashboard.js", get(casework::script))
+        // Account links (account.rs) and the admin pages (admin.rs).
+        .route(
+            "/account/setup",
+            get(account::setup_form_page).post(account::setup),
+        )
+        .route(
+            "/password/forgot",
+            get(account::forgot_form).post(account::forgot),
+        )
+        .route("/admin", get(admin::index))
+        .route("/admin/people", get(admin::people))
+        .route("/admin/people/invite", post(admin::invite))
+        .route("/admin/people/{id}/role", post(admin::set_role))
+        .route("/admin/people/{id}/disable", post(admin::disable))
+        .route("/admin/people/{id}/enable", post(admin::enable))
+        .route("/admin/people/{id}/link", post(admin::send_link))
+        .route("/admin/volunteers", get(admin::volunteers))
+        .route("/admin/volunteers/{id}", post(admin::update_volunteer))
+        .route("/admin/volunteers/{id}/pause", post(admin::pause_volunteer))
+        .route(
+            "/admin/volunteers/{id}/resume",
+            post(admin::resume_volunteer),
+        )
+        .route("/admin/hub", get(admin::hub))
+        .route(
+            "/admin/hub/new",
+            get(admin::hub_new_form).post(admin::hub_create),
+        )
+        .route(
+            "/admin/hub/entry/{id}",
+            get(admin::hub_edit_form).post(admin::hub_update),
+        )
+        .route("/admin/hub/entry/{id}/disable", post(admin::hub_disable))
+        .route("/admin/hub/entry/{id}/enable", post(admin::hub_enable))
+        .route("/admin/hub/entry/{id}/release", post(admin::hub_release))
+        .route(
+            "/admin/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        // The overview and the audit log (overview.rs, audit.rs).
+        .route("/overview", get(overview::show))
+        .route("/admin/audit", get(audit::show))
 }
 
-/// The Content-Security-Policy of every dashboard page.
-pub(crate) const CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The Content-Security-Policy of every dashboard page. Scripts only from
+/// our own origin (`/static/dashboard.js`): no inline code, and the one
+/// thing strangers can put on our origin, attachments, is served as
+/// `application/octet-stream` with `nosniff`, which browsers refuse to run.
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the dashboard's security headers to any response.
 pub(crate) fn secure(mut res: Response) -> Response {

@@ -170,7 +170,7 @@ pub(crate) struct LoginForm {
 /// The client's address (the TCP peer; no forwarding headers are
 /// trusted). Without connection info (in-process tests) the unspecified
 /// address, so all such clients share one rate-limit key.
-fn client_ip(parts: &axum::http::Extensions) -> IpAddr {
+pub(crate) fn client_ip(parts: &axum::http::Extensions) -> IpAddr {
     parts
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| a.ip())
@@ -178,7 +178,7 @@ fn client_ip(parts: &axum::http::Extensions) -> IpAddr {
 }
 
 /// Whether a cross-site `Origin` came with the form (login CSRF).
-fn foreign_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn foreign_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return false;
     };

@@ -261,12 +261,26 @@ fn push_filters(
     b.push(" WHERE TRUE");
     if !scope.all {
         // Two index-backed arms (tickets_assignee_updated_idx,
-        // tickets_unassigned_country_idx) the planner ORs as bitmaps.
+        // tickets_unassigned_country_idx) the planner ORs as bitmaps. A
+        // country filter narrows the pool arm here, where it is known, not
+        // in a generic plan that would scan that country for nothing.
+        let pool: Vec<String> = match &q.country {
+            Some(c) => scope
+                .countries
+                .iter()
+                .filter(|m| m.eq_ignore_ascii_case(c))
+                .cloned()
+                .collect(),
+            None => scope.countries.clone(),
+        };
         b.push(" AND (t.assignee_id = ");
         b.push_bind(scope.volunteer);
-        b.push(" OR (t.assignee_id IS NULL AND t.country = ANY(");
-        b.push_bind(scope.countries.clone());
-        b.push(")))");
+        if !pool.is_empty() {
+            b.push(" OR (t.assignee_id IS NULL AND t.country = ANY(");
+            b.push_bind(pool);
+            b.push("))");
+        }
+        b.push(")");
     }
     match q.status {
         Some(StatusFilter::Open) => {

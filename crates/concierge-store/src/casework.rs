@@ -169,13 +169,24 @@ impl Store {
         .await?)
     }
 
-    /// Records that `user_id` has just opened the case (read marker).
-    pub async fn mark_case_read(&self, user_id: Uuid, ticket_id: Uuid) -> Result<(), StoreError> {
+    /// Records that `user_id` opened the case: the `case.view` audit record
+    /// and their read marker, in one statement (one commit per page view).
+    pub async fn record_case_view(
+        &self,
+        user_id: Uuid,
+        ticket_id: Uuid,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
         sqlx::query!(
-            "INSERT INTO case_reads (user_id, ticket_id, seen_at) VALUES ($1, $2, now())
+            "WITH audited AS (
+                 INSERT INTO audit_log (actor_user_id, action, ticket_id, detail)
+                 VALUES ($1, 'case.view', $2, $3)
+             )
+             INSERT INTO case_reads (user_id, ticket_id, seen_at) VALUES ($1, $2, now())
              ON CONFLICT (user_id, ticket_id) DO UPDATE SET seen_at = EXCLUDED.seen_at",
             user_id,
-            ticket_id
+            ticket_id,
+            detail
         )
         .execute(&self.pool)
         .await?;

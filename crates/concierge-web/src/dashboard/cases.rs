@@ -132,16 +132,11 @@ pub(crate) async fn show(
         .ok_or_else(PageError::not_found)?;
     state
         .store
-        .audit(
-            Some(viewer.principal.user_id),
-            "case.view",
-            Some(id),
+        .record_case_view(
+            viewer.principal.user_id,
+            id,
             &serde_json::json!({ "reference": reference.as_str() }),
         )
-        .await?;
-    state
-        .store
-        .mark_case_read(viewer.principal.user_id, id)
         .await?;
     let t = d.ticket;
     let x = casework::extras(&state, &viewer, &scope, &t).await?;

@@ -693,25 +693,14 @@ pub async fn load(inbound: &Inbound) -> Result<()> {
     let requests = generate(CASES);
     let mut references = Vec::with_capacity(requests.len());
     for (i, r) in requests.iter().enumerate() {
-        let raw = format!(
-            "From: {name} <{address}>\r\nTo: Concierge <global@concierge.example.org>\r\n\
-             Subject: {subject}\r\nMessage-ID: <demo-{i}@demo.concierge.example.org>\r\n\
-             Date: Tue, 24 Nov 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\n\
-             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
-            name = r.from_name,
-            address = r.address,
-            subject = r.subject,
-            body = r.body.replace('\n', "\r\n"),
-        );
-        let outcome = inbound
-            .ingest(Delivery {
-                source: InboundSource::Pipe,
-                envelope_from: Some(r.address.clone()),
-                envelope_to: vec!["global@concierge.example.org".to_owned()],
-                raw: raw.into_bytes(),
-            })
-            .await?;
-        references.push(outcome.reference().as_str().to_owned());
+        let reference = deliver(
+            inbound,
+            r,
+            &format!("Subject: {}\r\nMessage-ID: <demo-{i}@demo.concierge.example.org>\r\nDate: Tue, 24 Nov 2026 12:00:00 +0000", r.subject),
+            &r.body,
+        )
+        .await?;
+        references.push(reference);
     }
     backdate(store, &references, &requests, &volunteer_ids).await?;
     // Follow-ups on open cases, after the backdating so they are the newest.
@@ -721,29 +710,39 @@ pub async fn load(inbound: &Inbound) -> Result<()> {
         if i < history_len(requests.len()) {
             continue;
         }
-        let raw = format!(
-            "From: {name} <{address}>\r\nTo: Concierge <global@concierge.example.org>\r\n\
-             Subject: Re: {subject}\r\nMessage-ID: <demo-{i}-followup@demo.concierge.example.org>\r\n\
+        let headers = format!(
+            "Subject: Re: {}\r\nMessage-ID: <demo-{i}-followup@demo.concierge.example.org>\r\n\
              In-Reply-To: <demo-{i}@demo.concierge.example.org>\r\n\
-             References: <demo-{i}@demo.concierge.example.org>\r\n\
-             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
-             Content-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
-            name = r.from_name,
-            address = r.address,
-            subject = r.subject,
+             References: <demo-{i}@demo.concierge.example.org>",
+            r.subject
         );
-        inbound
-            .ingest(Delivery {
-                source: InboundSource::Pipe,
-                envelope_from: Some(r.address.clone()),
-                envelope_to: vec!["global@concierge.example.org".to_owned()],
-                raw: raw.into_bytes(),
-            })
-            .await?;
+        deliver(inbound, r, &headers, text).await?;
         followups += 1;
     }
     tracing::info!(cases = requests.len(), followups, "demo data loaded");
     Ok(())
+}
+
+/// Sends one plain-text mail from `r` with the given `headers` (CRLF
+/// separated, no trailing CRLF) through the real pipeline; its reference.
+async fn deliver(inbound: &Inbound, r: &Request, headers: &str, body: &str) -> Result<String> {
+    let raw = format!(
+        "From: {name} <{address}>\r\nTo: Concierge <global@concierge.example.org>\r\n\
+         {headers}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+        name = r.from_name,
+        address = r.address,
+        body = body.replace('\n', "\r\n"),
+    );
+    let outcome = inbound
+        .ingest(Delivery {
+            source: InboundSource::Pipe,
+            envelope_from: Some(r.address.clone()),
+            envelope_to: vec!["global@concierge.example.org".to_owned()],
+            raw: raw.into_bytes(),
+        })
+        .await?;
+    Ok(outcome.reference().as_str().to_owned())
 }
 
 /// How many of the oldest demo cases become resolved history.

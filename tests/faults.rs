@@ -6,125 +6,19 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::{free_addr, smtp_code, start_server, wait_ready};
 use common::{Sink, mail};
 use sqlx::PgPool;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-
-const TO: &str = "global@concierge.example.org";
-
-fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_server(url: &str, http: SocketAddr, smtp: SocketAddr, relay: &str) -> Server {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let child = Command::new(env!("CARGO_BIN_EXE_concierge"))
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("CONCIERGE__HTTP__ADDR", http.to_string())
-        .env("CONCIERGE__SMTP__ADDR", smtp.to_string())
-        .env("CONCIERGE__MAIL__OUTBOUND_URL", relay)
-        .env(
-            "CONCIERGE__MAIL__TEMPLATES_DIR",
-            format!("{root}/config/templates"),
-        )
-        .env(
-            "CONCIERGE__HUB__FILE",
-            format!("{root}/config/resource-hub/hub.toml"),
-        )
-        .env("CONCIERGE__MAIL__RETRY_BASE_SECS", "1")
-        // A sender killed mid-send holds its mail for this + 10 s.
-        .env("CONCIERGE__MAIL__SEND_TIMEOUT_SECS", "3")
-        .env("CONCIERGE__WORKER__POLL_SECS", "1")
-        .env("CONCIERGE__WORKER__HEARTBEAT_SECS", "1")
-        .env("CONCIERGE__WORKER__MISSED_HEARTBEATS", "2")
-        .env("CONCIERGE__WORKER__SWEEP_SECS", "2")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start concierge serve");
-    let server = Server(child);
-    let began = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("http://{http}/readyz")).await
-            && r.status().is_success()
-        {
-            return server;
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(30),
-            "server did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Reads one (possibly multi-line) SMTP reply; `None` when the peer is gone.
-async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<String> {
-    let mut all = String::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).await.ok()? == 0 {
-            return None;
-        }
-        all.push_str(&l);
-        if l.len() < 4 || l.as_bytes()[3] != b'-' {
-            return Some(all);
-        }
-    }
-}
-
-/// One SMTP transaction that tolerates the server dying: `Some(true)` for
-/// 250, `Some(false)` for another reply, `None` when the connection broke.
-async fn try_send(addr: SocketAddr, from: &str, raw: &[u8]) -> Option<bool> {
-    let run = async {
-        let stream = TcpStream::connect(addr).await.ok()?;
-        let (r, mut w) = stream.into_split();
-        let mut r = BufReader::new(r);
-        reply(&mut r).await?;
-        w.write_all(b"EHLO faults.test\r\n").await.ok()?;
-        reply(&mut r).await?;
-        w.write_all(format!("MAIL FROM:<{from}>\r\nRCPT TO:<{TO}>\r\nDATA\r\n").as_bytes())
-            .await
-            .ok()?;
-        for _ in 0..3 {
-            reply(&mut r).await?;
-        }
-        let mut body = raw.to_vec();
-        body.extend_from_slice(b".\r\n");
-        w.write_all(&body).await.ok()?;
-        let last = reply(&mut r).await?;
-        let _ = w.write_all(b"QUIT\r\n").await;
-        Some(last.starts_with("250"))
-    };
-    tokio::time::timeout(Duration::from_secs(20), run)
-        .await
-        .ok()
-        .flatten()
-}
 
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn kill_9_mid_load_loses_nothing_and_doubles_nothing(pool: PgPool) {
     let url = common::database_url(&pool);
     let relay = Sink::start().await;
     let (http, smtp) = (free_addr(), free_addr());
-    let mut server = Some(start_server(&url, http, smtp, &relay.url()).await);
+    let mut server = Some(start_server(&url, http, smtp, &relay.url()));
+    wait_ready(http, Duration::from_secs(30)).await;
     let store = concierge_store::Store::connect_lazy(&url, 4).unwrap();
     store
         .add_volunteer(
@@ -169,7 +63,9 @@ async fn kill_9_mid_load_loses_nothing_and_doubles_nothing(pool: PgPool) {
                 .map(|&i| {
                     let (id, raw) = messages[i].clone();
                     let from = format!("p{i}@uol.com.br");
-                    tokio::spawn(async move { (i, id, try_send(smtp, &from, &raw).await) })
+                    tokio::spawn(async move {
+                        (i, id, smtp_code(smtp, &from, &raw).await.map(|c| c == 250))
+                    })
                 })
                 .collect();
             let mut results = Vec::new();
@@ -197,7 +93,8 @@ async fn kill_9_mid_load_loses_nothing_and_doubles_nothing(pool: PgPool) {
         }
         if killed && server.is_none() {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            server = Some(start_server(&url, http, smtp, &relay.url()).await);
+            server = Some(start_server(&url, http, smtp, &relay.url()));
+            wait_ready(http, Duration::from_secs(30)).await;
         }
         pending = next;
     }

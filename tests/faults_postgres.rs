@@ -15,26 +15,17 @@ mod common;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::process::{
+    Server, TO, concierge, free_addr, readyz, smtp_code, start_server, wait_ready,
+};
 use common::{INBOUND_TOKEN, Sink, mail};
 use sqlx::{Connection, PgConnection};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-
-const TO: &str = "global@concierge.example.org";
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-fn free_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
-}
+use tokio::io::AsyncWriteExt;
 
 // ---------------------------------------------------------------------------
 // A private PostgreSQL cluster
@@ -121,7 +112,7 @@ impl PrivatePg {
             bin: pg_bin_dir(),
             data: root.join("data"),
             root,
-            port: free_port(),
+            port: free_addr().port(),
             as_postgres: is_root(),
         };
         if pg.as_postgres {
@@ -201,130 +192,6 @@ impl Drop for PrivatePg {
 
 // ---------------------------------------------------------------------------
 // The server and the doors
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn concierge(url: &str) -> Command {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_concierge"));
-    c.env("DATABASE_URL", url)
-        .env(
-            "CONCIERGE__MAIL__TEMPLATES_DIR",
-            format!("{root}/config/templates"),
-        )
-        .env(
-            "CONCIERGE__HUB__FILE",
-            format!("{root}/config/resource-hub/hub.toml"),
-        )
-        .env("RUST_LOG", "warn");
-    c
-}
-
-fn start_server(url: &str, http: SocketAddr, smtp: SocketAddr, relay: &str) -> Server {
-    let child = concierge(url)
-        .arg("serve")
-        .env("CONCIERGE__HTTP__ADDR", http.to_string())
-        .env("CONCIERGE__SMTP__ADDR", smtp.to_string())
-        .env("CONCIERGE__MAIL__OUTBOUND_URL", relay)
-        .env("CONCIERGE__INBOUND__TOKEN", INBOUND_TOKEN)
-        .env("CONCIERGE__MAIL__RETRY_BASE_SECS", "1")
-        .env("CONCIERGE__MAIL__SEND_TIMEOUT_SECS", "3")
-        .env("CONCIERGE__WORKER__POLL_SECS", "1")
-        .env("CONCIERGE__WORKER__HEARTBEAT_SECS", "1")
-        .env("CONCIERGE__WORKER__MISSED_HEARTBEATS", "2")
-        .env("CONCIERGE__WORKER__SWEEP_SECS", "2")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start concierge serve");
-    Server(child)
-}
-
-/// Status of `GET /readyz`, `None` when HTTP itself fails.
-async fn readyz(http: SocketAddr) -> Option<u16> {
-    let r = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .ok()?
-        .get(format!("http://{http}/readyz"))
-        .send()
-        .await
-        .ok()?;
-    Some(r.status().as_u16())
-}
-
-async fn wait_ready(http: SocketAddr, limit: Duration) {
-    let began = Instant::now();
-    while readyz(http).await != Some(200) {
-        assert!(began.elapsed() < limit, "server not ready within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Reads one (possibly multi-line) SMTP reply; `None` when the peer is gone.
-async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<String> {
-    let mut all = String::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).await.ok()? == 0 {
-            return None;
-        }
-        all.push_str(&l);
-        if l.len() < 4 || l.as_bytes()[3] != b'-' {
-            return Some(all);
-        }
-    }
-}
-
-/// One SMTP transaction: the code of the reply to the final `.` (or of the
-/// first command refused), `None` when the connection broke or timed out.
-async fn smtp_code(addr: SocketAddr, from: &str, raw: &[u8]) -> Option<u16> {
-    let run = async {
-        let stream = TcpStream::connect(addr).await.ok()?;
-        let (r, mut w) = stream.into_split();
-        let mut r = BufReader::new(r);
-        let code = |s: &str| s.get(..3).and_then(|c| c.parse::<u16>().ok());
-        reply(&mut r).await?;
-        w.write_all(b"EHLO faults.test\r\n").await.ok()?;
-        reply(&mut r).await?;
-        w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes())
-            .await
-            .ok()?;
-        let mail = reply(&mut r).await?;
-        if !mail.starts_with("250") {
-            return code(&mail);
-        }
-        w.write_all(format!("RCPT TO:<{TO}>\r\n").as_bytes())
-            .await
-            .ok()?;
-        let rcpt = reply(&mut r).await?;
-        if !rcpt.starts_with("250") {
-            return code(&rcpt);
-        }
-        w.write_all(b"DATA\r\n").await.ok()?;
-        let data = reply(&mut r).await?;
-        if !data.starts_with("354") {
-            return code(&data);
-        }
-        let mut body = raw.to_vec();
-        body.extend_from_slice(b".\r\n");
-        w.write_all(&body).await.ok()?;
-        let last = reply(&mut r).await?;
-        let _ = w.write_all(b"QUIT\r\n").await;
-        code(&last)
-    };
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .ok()
-        .flatten()
-}
 
 /// `concierge ingest` with the message on stdin: its exit status.
 async fn pipe_status(url: &str, sender: &str, raw: &[u8]) -> i32 {

@@ -69,6 +69,13 @@ pub async fn drop_database(server_url: &str, db_name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A free loopback port (bound, then released) for a server the tool starts.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 /// Nearest-rank percentile of sorted values.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use concierge_bench::{
-    concierge_binary, create_database, drop_database, percentile, with_database,
+    concierge_binary, create_database, drop_database, free_port, percentile, with_database,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::process::Command;
@@ -157,12 +157,6 @@ async fn exec(url: &str, sql: &str, what: &str) -> Result<()> {
     let _ = c.close().await;
     eprintln!("{what}: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// A signed-in browser-like session.

@@ -13,7 +13,7 @@
 //! ```
 
 use concierge_bench::{
-    concierge_binary, create_database, drop_database, percentile, with_database,
+    concierge_binary, create_database, drop_database, free_port, percentile, with_database,
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -749,11 +749,6 @@ async fn start_sink() -> Result<(SocketAddr, Arrivals)> {
 
 // ---------------------------------------------------------------------------
 // The server
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
 
 async fn ready(http: SocketAddr) -> bool {
     let attempt = async {

@@ -2,9 +2,6 @@
 
 use super::CountryCode;
 
-/// Confidence of a country-code top-level domain.
-pub(super) const DOMAIN: f32 = 0.6;
-
 /// ccTLDs mostly sold as vanity/generic domains (`.io`, `.fm`, `.tv`, `.me`,
 /// `.co` ...): they only count under a country second level (`.com.co`).
 const VANITY: &[&str] = &[
@@ -18,8 +15,9 @@ const NATIONAL_SECOND_LEVEL: &[&str] = &[
     "com", "co", "org", "net", "edu", "gov", "gob", "ac", "nic", "or", "ne", "go", "mil",
 ];
 
-/// Country of the sender address's top-level domain, if it is a national one.
-pub(super) fn country_of_address(address: &str) -> Option<CountryCode> {
+/// Country of the sender address's top-level domain, if it is a national
+/// one, with the domain it came from.
+pub(super) fn country_of_address(address: &str) -> Option<(CountryCode, String)> {
     let domain = address.rsplit_once('@').map_or(address, |(_, d)| d);
     let domain = domain
         .trim()
@@ -35,5 +33,7 @@ pub(super) fn country_of_address(address: &str) -> Option<CountryCode> {
     if VANITY.contains(&tld) && !NATIONAL_SECOND_LEVEL.contains(&second) {
         return None;
     }
-    tld.parse().ok()
+    tld.parse()
+        .ok()
+        .map(|c| (c, format!("sender domain {domain}")))
 }

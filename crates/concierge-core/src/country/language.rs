@@ -1,5 +1,6 @@
 //! Language detection (whatlang) and the weak language → country hint.
 
+use super::CountryCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -167,47 +168,101 @@ pub fn detect_language(text: &str) -> Option<Language> {
     Language::from_static(iso639_1(info.lang()))
 }
 
-/// Country suggested by a language, only when the language is spoken
-/// essentially in one country of our audience. Confidences are low: a
-/// language says where someone is from, not where they live.
-pub(super) fn country_hint(lang: Language) -> Option<(&'static str, f32)> {
-    Some(match lang.as_str() {
-        "ja" => ("JP", 0.35),
-        "ko" => ("KR", 0.35),
-        "sv" => ("SE", 0.3),
-        "fi" => ("FI", 0.3),
-        "da" => ("DK", 0.3),
-        "nb" => ("NO", 0.3),
-        "pl" => ("PL", 0.3),
-        "uk" => ("UA", 0.3),
-        "el" => ("GR", 0.3),
-        "hu" => ("HU", 0.3),
-        "cs" => ("CZ", 0.3),
-        "tr" => ("TR", 0.3),
-        "he" => ("IL", 0.3),
-        "th" => ("TH", 0.3),
-        "vi" => ("VN", 0.3),
-        "ka" => ("GE", 0.3),
-        "hy" => ("AM", 0.3),
-        "et" => ("EE", 0.3),
-        "lv" => ("LV", 0.3),
-        "lt" => ("LT", 0.3),
-        "sk" => ("SK", 0.3),
-        "sl" => ("SI", 0.3),
-        "bg" => ("BG", 0.3),
-        "cy" => ("GB", 0.3),
-        "it" => ("IT", 0.25),
-        "ro" => ("RO", 0.25),
-        "hr" => ("HR", 0.25),
-        "id" => ("ID", 0.25),
-        "fa" => ("IR", 0.25),
-        "zu" => ("ZA", 0.25),
-        "af" => ("ZA", 0.2),
-        "ca" => ("ES", 0.2),
-        // Dutch: Netherlands or Flanders.
-        "nl" => ("NL", 0.15),
-        // German: Germany, Austria, Switzerland.
-        "de" => ("DE", 0.12),
-        _ => return None,
-    })
+/// whatlang's best guess even when it is not sure: only used to choose
+/// which countries' national phone formats to try.
+pub(super) fn guess_language(text: &str) -> Option<Language> {
+    let info = whatlang::detect(text)?;
+    Language::from_static(iso639_1(info.lang()))
+}
+
+/// Countries where a language is the main language, with shares: one
+/// country for most languages, several for languages spoken across many
+/// (Spanish, Portuguese, French, German, Dutch, Arabic, English).
+pub(super) fn country_shares(lang: Language) -> Vec<(CountryCode, f32)> {
+    let list: &[(&str, f32)] = match lang.as_str() {
+        "ja" => &[("JP", 1.0)],
+        "ko" => &[("KR", 1.0)],
+        "sv" => &[("SE", 1.0)],
+        "fi" => &[("FI", 1.0)],
+        "da" => &[("DK", 1.0)],
+        "nb" | "no" | "nn" => &[("NO", 1.0)],
+        "pl" => &[("PL", 1.0)],
+        "uk" => &[("UA", 1.0)],
+        "el" => &[("GR", 0.9), ("CY", 0.1)],
+        "hu" => &[("HU", 1.0)],
+        "cs" => &[("CZ", 1.0)],
+        "sk" => &[("SK", 1.0)],
+        "tr" => &[("TR", 1.0)],
+        "he" => &[("IL", 1.0)],
+        "th" => &[("TH", 1.0)],
+        "vi" => &[("VN", 1.0)],
+        "ka" => &[("GE", 1.0)],
+        "hy" => &[("AM", 1.0)],
+        "et" => &[("EE", 1.0)],
+        "lv" => &[("LV", 1.0)],
+        "lt" => &[("LT", 1.0)],
+        "sl" => &[("SI", 1.0)],
+        "bg" => &[("BG", 1.0)],
+        "it" => &[("IT", 1.0)],
+        "ro" => &[("RO", 0.9), ("MD", 0.1)],
+        "hr" => &[("HR", 1.0)],
+        "id" => &[("ID", 1.0)],
+        "fa" => &[("IR", 1.0)],
+        "hi" => &[("IN", 1.0)],
+        "ru" => &[("RU", 0.8), ("KZ", 0.1), ("BY", 0.1)],
+        "zh" => &[("CN", 0.7), ("TW", 0.15), ("HK", 0.1), ("SG", 0.05)],
+        "nl" => &[("NL", 0.75), ("BE", 0.25)],
+        "de" => &[("DE", 0.8), ("AT", 0.1), ("CH", 0.1)],
+        "pt" => &[("BR", 0.8), ("PT", 0.2)],
+        "fr" => &[
+            ("FR", 0.6),
+            ("BE", 0.1),
+            ("CA", 0.1),
+            ("CH", 0.1),
+            ("SN", 0.05),
+            ("CI", 0.05),
+        ],
+        "es" => &[
+            ("ES", 0.25),
+            ("MX", 0.25),
+            ("AR", 0.15),
+            ("CO", 0.15),
+            ("CL", 0.1),
+            ("PE", 0.1),
+        ],
+        "ar" => &[
+            ("EG", 0.3),
+            ("SA", 0.2),
+            ("AE", 0.1),
+            ("MA", 0.1),
+            ("JO", 0.1),
+            ("LB", 0.1),
+            ("IQ", 0.1),
+        ],
+        _ => &[],
+    };
+    list.iter()
+        .filter_map(|(c, s)| c.parse().ok().map(|c| (c, *s)))
+        .collect()
+}
+
+/// Countries whose national phone numbers are worth trying for a text in
+/// `lang` (the language's countries; for English the main English-speaking
+/// ones).
+pub(super) fn speakers(lang: Language) -> Vec<CountryCode> {
+    let extra: &[&str] = match lang.as_str() {
+        "en" => &[
+            "US", "GB", "CA", "AU", "IE", "NZ", "ZA", "NG", "IN", "KE", "GH", "JM",
+        ],
+        "es" => &["ES", "MX", "AR", "CO", "CL", "PE", "US"],
+        "pt" => &["BR", "PT", "AO", "MZ"],
+        _ => &[],
+    };
+    let mut out: Vec<CountryCode> = country_shares(lang).into_iter().map(|(c, _)| c).collect();
+    for c in extra.iter().filter_map(|c| c.parse::<CountryCode>().ok()) {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }

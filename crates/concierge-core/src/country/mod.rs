@@ -1,21 +1,23 @@
 //! Country and language inference for incoming messages. Pure: no I/O.
 //!
-//! [`infer_country`] weighs several signals, strongest first:
+//! [`analyze_country`] collects [`EvidenceItem`]s — what the sender says
+//! about where they live, move, come from or tour ("I live in Toronto",
+//! "moro em Lisboa", "東京在住", a `Country: Brazil` line, a signature),
+//! international and national-format phone numbers, the sender's ccTLD, the
+//! requester's earlier cases, the language and the Date header's offset —
+//! and combines them in a small log-linear model ([`model`]) whose per-kind
+//! weights are fitted on the labelled set in `tests/fixtures/country/`
+//! (`concierge-country-report --fit`). The result's confidence is the
+//! model's probability for its country; below [`calibrated_threshold`] a
+//! case goes to human triage with the best country as a suggestion.
 //!
-//! 1. [`CountrySource::Stated`]: the sender says where they live ("I live in
-//!    Toronto", "moro em Lisboa", "東京在住", a `Country: Brazil` line).
-//!    A place name only counts after a locative cue.
-//! 2. [`CountrySource::Phone`]: an international phone number in the text.
-//! 3. [`CountrySource::Domain`]: the ccTLD of the sender's address.
-//! 4. [`CountrySource::History`]: the country of the requester's earlier cases.
-//! 5. [`CountrySource::Language`] and [`CountrySource::Timezone`]: weak hints.
-//!
-//! The strongest single signal picks the country; agreeing signals raise its
-//! confidence, disagreeing ones lower it. A result below
-//! [`DEFAULT_THRESHOLD`] should go to human triage.
+//! Place names come from generated data (`data/country/places.tsv`,
+//! GeoNames, ISO 3166-2 and CLDR; see `data/country/ATTRIBUTION.md`).
 
 mod domain;
+mod evidence;
 mod language;
+pub mod model;
 mod phone;
 mod places;
 mod region;
@@ -31,14 +33,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use evidence::{EvidenceItem, EvidenceKind, Finding, findings};
 pub use language::{InvalidLanguage, Language, detect_language};
 pub use region::subregion;
 
-/// Below this confidence a guess should be checked by a human.
-pub const DEFAULT_THRESHOLD: f32 = 0.5;
-
-/// Confidence given to the requester's previous country.
-const HISTORY: f32 = 0.55;
+/// The confidence at and above which a case is placed in a country without
+/// a person checking it, calibrated on the labelled set with the weights.
+pub fn calibrated_threshold() -> f32 {
+    model::weights().threshold
+}
 
 /// An ISO 3166-1 alpha-2 country code known to celes, e.g. `BR`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,7 +108,7 @@ pub fn country_name(c: CountryCode) -> &'static str {
     celes::Country::from_alpha2(c.as_str()).map_or("", |c| c.long_name)
 }
 
-/// Where a country guess came from, strongest first.
+/// Where a country guess came from: the family of its strongest evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CountrySource {
@@ -113,7 +116,7 @@ pub enum CountrySource {
     Manual,
     /// The sender said where they are.
     Stated,
-    /// An international phone number in the message.
+    /// A phone number in the message.
     Phone,
     /// The ccTLD of the sender's address.
     Domain,
@@ -138,11 +141,6 @@ impl CountrySource {
             Self::Timezone => "timezone",
         }
     }
-
-    /// Lower is stronger; breaks ties between equally confident signals.
-    fn rank(self) -> u8 {
-        self as u8
-    }
 }
 
 impl fmt::Display for CountrySource {
@@ -156,9 +154,10 @@ impl fmt::Display for CountrySource {
 pub struct CountryGuess {
     /// The guessed country.
     pub country: CountryCode,
-    /// The signal that decided it.
+    /// The family of the evidence that contributed most to it.
     pub source: CountrySource,
-    /// Confidence in 0..=1; compare with [`DEFAULT_THRESHOLD`].
+    /// The model's probability for this country; compare with
+    /// [`calibrated_threshold`].
     pub confidence: f32,
 }
 
@@ -177,149 +176,48 @@ pub struct Evidence<'a> {
     pub previous_country: Option<CountryCode>,
 }
 
-/// The decision and every signal behind it, so contradictions can be
-/// recorded or shown to a triager.
+/// The decision and every piece of evidence behind it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CountryInference {
-    /// The combined guess.
-    pub best: CountryGuess,
-    /// Each signal found, with its own confidence, strongest first.
-    pub signals: Vec<CountryGuess>,
+    /// The most probable country, whatever its confidence; `None` when no
+    /// evidence names a country or "unknown" is more probable than any.
+    pub best: Option<CountryGuess>,
+    /// Every piece of evidence found, strongest contribution first; each
+    /// `weight` is its contribution to its country's score.
+    pub evidence: Vec<EvidenceItem>,
+    /// Probability of each candidate country, most probable first.
+    pub candidates: Vec<(CountryCode, f32)>,
 }
 
 impl CountryInference {
-    /// Whether some signal pointed to another country.
+    /// The country to place the case in: the best guess at or above
+    /// `threshold`.
+    pub fn placed(&self, threshold: f32) -> Option<CountryGuess> {
+        self.best.filter(|g| g.confidence >= threshold)
+    }
+
+    /// The best guess when it is below `threshold`: a suggestion for the
+    /// person triaging, and the crisis lines to offer meanwhile.
+    pub fn suggestion(&self, threshold: f32) -> Option<CountryGuess> {
+        self.best.filter(|g| g.confidence < threshold)
+    }
+
+    /// Whether some evidence pointed to another country than the best.
     pub fn is_contradicted(&self) -> bool {
-        self.signals.iter().any(|s| s.country != self.best.country)
-    }
-
-    /// Countries named by signals other than the chosen one.
-    pub fn alternatives(&self) -> impl Iterator<Item = &CountryGuess> {
-        self.signals
+        let best = self.best.map(|b| b.country);
+        self.evidence
             .iter()
-            .filter(|s| s.country != self.best.country)
+            .any(|e| Some(e.country) != best && e.weight > 0.0)
     }
-}
-
-fn cc(s: &str) -> Option<CountryCode> {
-    s.parse().ok()
 }
 
 /// Best guess of the sender's country; `None` when there is no evidence.
 pub fn infer_country(e: &Evidence) -> Option<CountryGuess> {
-    analyze_country(e).map(|i| i.best)
+    analyze_country(e).best
 }
 
-/// Like [`infer_country`], also returning every signal considered.
-pub fn analyze_country(e: &Evidence) -> Option<CountryInference> {
-    let body = text::strip_quoted(e.text);
-    let mut signals: Vec<CountryGuess> = Vec::new();
-    let mut push = |country, source, confidence| {
-        signals.push(CountryGuess {
-            country,
-            source,
-            confidence,
-        });
-    };
-
-    let statements = stated::statements(e.subject, &body);
-    if let Some((country, confidence)) = stated::best(&statements) {
-        push(country, CountrySource::Stated, confidence);
-    }
-    // One signal per country: most numbers first, then first seen.
-    let numbers = phone::international(&body);
-    let mut phones: Vec<(CountryCode, usize)> = Vec::new();
-    for c in &numbers {
-        match phones.iter_mut().find(|(p, _)| p == c) {
-            Some((_, n)) => *n += 1,
-            None => phones.push((*c, 1)),
-        }
-    }
-    phones.sort_by_key(|p| std::cmp::Reverse(p.1));
-    for (country, _) in phones {
-        push(country, CountrySource::Phone, phone::PHONE);
-    }
-    if let Some(country) = domain::country_of_address(e.from_address) {
-        push(country, CountrySource::Domain, domain::DOMAIN);
-    }
-    if let Some(country) = e.previous_country {
-        push(country, CountrySource::History, HISTORY);
-    }
-    let sample = if body.trim().is_empty() {
-        e.subject
-    } else {
-        body.as_str()
-    };
-    if let Some((country, confidence)) = detect_language(sample)
-        .and_then(language::country_hint)
-        .and_then(|(c, conf)| cc(c).map(|c| (c, conf)))
-    {
-        push(country, CountrySource::Language, confidence);
-    }
-    let zone: Vec<CountryCode> = e
-        .date_offset_minutes
-        .map(timezone::candidates)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|c| cc(c))
-        .collect();
-
-    signals.sort_by(|a, b| {
-        b.confidence
-            .total_cmp(&a.confidence)
-            .then(a.source.rank().cmp(&b.source.rank()))
-    });
-
-    let Some(winner) = signals.first().copied() else {
-        // Only the offset: a very low-confidence guess, if any.
-        let first = *zone.first()?;
-        let guess = CountryGuess {
-            country: first,
-            source: CountrySource::Timezone,
-            confidence: timezone::standalone_confidence(zone.len()),
-        };
-        return Some(CountryInference {
-            best: guess,
-            signals: vec![guess],
-        });
-    };
-
-    // A statement explains contradictions (people keep phones and addresses
-    // when they move), so it is penalised less by them.
-    let penalty = if winner.source == CountrySource::Stated {
-        0.25
-    } else {
-        0.5
-    };
-    let mut confidence = winner.confidence;
-    for s in &signals[1..] {
-        if s.country == winner.country {
-            confidence += (1.0 - confidence) * s.confidence * 0.5;
-        } else {
-            confidence *= 1.0 - s.confidence * penalty;
-        }
-    }
-    // A national-format phone number valid for the winner corroborates it.
-    if phone::national_matches(&body, winner.country) {
-        confidence += (1.0 - confidence) * 0.2;
-    }
-    if !zone.is_empty() {
-        let agrees = zone.contains(&winner.country);
-        confidence = if agrees {
-            confidence + (1.0 - confidence) * 0.05
-        } else {
-            confidence * 0.95
-        };
-        let tz_country = if agrees { winner.country } else { zone[0] };
-        signals.push(CountryGuess {
-            country: tz_country,
-            source: CountrySource::Timezone,
-            confidence: timezone::standalone_confidence(zone.len()),
-        });
-    }
-    let best = CountryGuess {
-        confidence: confidence.clamp(0.0, 0.99),
-        ..winner
-    };
-    Some(CountryInference { best, signals })
+/// Every piece of evidence in the message and the model's decision.
+pub fn analyze_country(e: &Evidence) -> CountryInference {
+    let items = evidence::findings(e);
+    model::decide(items)
 }

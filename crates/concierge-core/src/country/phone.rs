@@ -7,9 +7,6 @@ use phonenumber::{PhoneNumber, Type};
 
 use super::CountryCode;
 
-/// Confidence of a valid international number.
-pub(super) const PHONE: f32 = 0.7;
-
 const MIN_DIGITS: usize = 7;
 const MAX_DIGITS: usize = 15;
 
@@ -70,6 +67,51 @@ fn region_of(n: &PhoneNumber) -> Option<CountryCode> {
     main.parse().ok()
 }
 
+/// Crown dependencies that share a calling code with a larger country and
+/// whose people are served by its services (+44 7911 is Guernsey's and the
+/// UK's both): a number there counts for both.
+const SHARES_WITH: &[(&str, &str)] = &[("GG", "GB"), ("JE", "GB"), ("IM", "GB")];
+
+/// The countries a number points to.
+fn countries_of(c: CountryCode) -> Vec<CountryCode> {
+    let mut out = vec![c];
+    for (small, big) in SHARES_WITH {
+        if c.as_str() == *small
+            && let Ok(b) = big.parse()
+        {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Ranges reserved for drama and documentation, which no real person has
+/// but which stand for a real person's number in examples and tests:
+/// Ofcom's 07700 900000–900999 (GB), NANPA's 555-0100–0199 (US, CA and the
+/// other +1 countries) and ACMA's 0491 570–573 (AU). Takes the national
+/// significant number's digits.
+fn fictional(country: CountryCode, national: &str) -> bool {
+    match country.as_str() {
+        "GB" => national.len() == 10 && national.starts_with("7700900"),
+        "AU" => {
+            national.len() == 9
+                && ["491570", "491571", "491572", "491573"]
+                    .iter()
+                    .any(|p| national.starts_with(p))
+        }
+        c if DATABASE.by_id(c).is_some_and(|m| m.country_code() == 1) => {
+            national.len() == 10 && &national[3..7] == "5550" && national.as_bytes()[7] == b'1'
+        }
+        _ => false,
+    }
+}
+
+/// A valid personal number, or one in a reserved fictional range.
+fn acceptable(n: &PhoneNumber, region: Option<CountryCode>) -> bool {
+    (n.is_valid() && personal(n))
+        || region.is_some_and(|c| fictional(c, &n.national().value().to_string()))
+}
+
 /// Helplines and premium numbers say nothing about where the sender lives.
 fn personal(n: &PhoneNumber) -> bool {
     !matches!(
@@ -79,8 +121,8 @@ fn personal(n: &PhoneNumber) -> bool {
 }
 
 /// Countries of the international-format phone numbers in `text`, in order
-/// of appearance, one entry per number.
-pub(super) fn international(text: &str) -> Vec<CountryCode> {
+/// of appearance, one entry per number, with the number as written.
+pub(super) fn international(text: &str) -> Vec<(Vec<CountryCode>, String)> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -108,12 +150,14 @@ pub(super) fn international(text: &str) -> Vec<CountryCode> {
         }
         for candidate in prefixes(run) {
             let normalised = format!("+{}", candidate.replace("(0)", ""));
-            if let Ok(n) = phonenumber::parse(None, &normalised)
-                && n.is_valid()
-                && personal(&n)
-            {
-                if let Some(c) = region_of(&n) {
-                    out.push(c);
+            let Ok(n) = phonenumber::parse(None, &normalised) else {
+                continue;
+            };
+            let region = region_of(&n);
+            if acceptable(&n, region) {
+                if let Some(c) = region {
+                    let written = text.get(i..start + candidate.len()).unwrap_or(candidate);
+                    out.push((countries_of(c), written.trim().to_string()));
                 }
                 break;
             }
@@ -157,6 +201,14 @@ fn starts_with_date(run: &str) -> bool {
 
 /// Labels that introduce a phone number in a signature.
 const PHONE_LABELS: &[&str] = &[
+    "call",
+    "ring",
+    "text me",
+    "sms",
+    "number",
+    "numero",
+    "número",
+    "nummer",
     "tel",
     "phone",
     "mobile",
@@ -187,13 +239,11 @@ const PHONE_LABELS: &[&str] = &[
     "휴대폰",
 ];
 
-/// Whether `text` contains a national-format number (no country code) that
-/// is valid for `country`: only on a line with a phone label, or written
-/// with a bracketed area code.
-pub(super) fn national_matches(text: &str, country: CountryCode) -> bool {
-    let Ok(id) = country.as_str().parse::<phonenumber::country::Id>() else {
-        return false;
-    };
+/// National-format numbers (no country code) in `text`: on a line with a
+/// phone label, or written with a bracketed area code, 8 to 13 digits, not a
+/// date.
+pub(super) fn national(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
     for line in text.lines() {
         let lower = line.to_lowercase();
         let labelled = PHONE_LABELS.iter().any(|l| lower.contains(l));
@@ -218,20 +268,34 @@ pub(super) fn national_matches(text: &str, country: CountryCode) -> bool {
             }
             let (run, digits) = run_at(line, i);
             let bracketed = run.starts_with('(');
-            let looks_like_date = starts_with_date(run);
-            if (labelled || bracketed)
+            let trunk = run.starts_with('0');
+            let alone = line.trim().len() <= run.len() + 2;
+            if (labelled || bracketed || alone || trunk)
                 && !run.starts_with("00")
-                && !looks_like_date
+                && !starts_with_date(run)
                 && (8..=13).contains(&digits)
-                && phonenumber::parse(Some(id), run)
-                    .is_ok_and(|n| n.is_valid() && region_of(&n) == Some(country))
+                && out.len() < 8
             {
-                return true;
+                out.push(run.to_string());
             }
             i += run.len().max(1);
         }
     }
-    false
+    out
+}
+
+/// Whether a national-format `number` is a valid personal number of
+/// `country`.
+pub(super) fn valid_in(number: &str, country: CountryCode) -> bool {
+    let Ok(id) = country.as_str().parse::<phonenumber::country::Id>() else {
+        return false;
+    };
+    phonenumber::parse(Some(id), number).is_ok_and(|n| {
+        let region = region_of(&n);
+        let fits = region.is_some_and(|r| countries_of(r).contains(&country))
+            || fictional(country, &n.national().value().to_string());
+        fits && acceptable(&n, Some(country))
+    })
 }
 
 #[cfg(test)]
@@ -253,7 +317,7 @@ mod tests {
     fn international_numbers_in_text() {
         let found =
             international("Call +55 11 98765-4321 or 0049 30 12345678, not 2000 1234 5678.");
-        let codes: Vec<&str> = found.iter().map(|c| c.as_str()).collect();
+        let codes: Vec<&str> = found.iter().map(|c| c.0[0].as_str()).collect();
         assert_eq!(codes, ["BR", "DE"]);
         assert!(international("Order #+12 and 00000000000").is_empty());
     }

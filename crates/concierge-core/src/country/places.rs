@@ -1,1183 +1,239 @@
-//! Place-name tables: country names (celes English names and aliases, plus
-//! endonyms and other-language names), regions and major cities, and a small
-//! CJK table. Keys are folded (see [`super::text::fold`]) and space-joined.
+//! The gazetteer: country, region and city names with their countries and
+//! populations, generated into `data/country/places.tsv` from GeoNames,
+//! ISO 3166-2 (pycountry) and CLDR (babel) by `scripts/gen-country-data.sh`
+//! (attribution in `data/country/ATTRIBUTION.md`). Keys are folded (see
+//! [`super::text::fold`]) and space-joined.
+//!
+//! A name that exists in several countries ("Manchester", "Córdoba",
+//! "Georgia") points to all of them, each with its share of the population
+//! that carries the name, so other evidence can decide.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use celes::LookupTable;
-
 use super::CountryCode;
 use super::text::{self, Token};
 
-/// What kind of place a name refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The generated gazetteer compiled into the binary.
+const PLACES_TSV: &str = include_str!("../../data/country/places.tsv");
+
+/// What kind of place a name refers to (the largest of its meanings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Kind {
-    Country,
-    Region,
     City,
+    Region,
+    Country,
 }
 
-/// Extra matching conditions.
+/// Extra matching conditions, from the data's flags.
 pub(super) mod flag {
-    /// Also a common first name ("Jordan", "Chad", "Paris"): needs a clear
-    /// cue and must not be followed directly by a capitalised word.
-    pub const NAME_LIKE: u8 = 1;
-    /// Only when written in capitals ("US", "LA").
-    pub const UPPER_ONLY: u8 = 2;
-    /// Only when capitalised ("Turkey", "Reunion").
-    pub const CAPITALISED: u8 = 4;
+    /// Also a common word or first name ("Nice", "Reading", "Jordan"):
+    /// counts only when capitalised and after a clear cue.
+    pub const COMMON: u8 = 1;
+    /// Written in a non-Latin script.
+    pub const NATIVE: u8 = 2;
+    /// Only an alternate name (another language's name for a country,
+    /// "Čada" for Chad): counts in lower case only after a clear cue.
+    pub const ALT: u8 = 4;
 }
 
-/// A known place name.
-#[derive(Clone, Copy, Debug)]
+/// A known place name with the countries it may mean.
+#[derive(Clone, Debug)]
 pub(super) struct Place {
-    /// `None` for names that are genuinely ambiguous between countries
-    /// ("Georgia", "Victoria", "Cali"); they still consume tokens.
-    pub country: Option<CountryCode>,
+    /// Countries and shares (summing to 1), largest first.
+    pub shares: Vec<(CountryCode, f32)>,
+    /// Population (or pseudo-population) of the largest meaning.
+    pub size: f64,
     pub kind: Kind,
     pub flags: u8,
 }
 
-/// Names in languages other than English (and common English variants),
-/// for the countries most likely in our audience.
-const COUNTRY_NAMES: &[(&str, &[&str])] = &[
-    (
-        "US",
-        &[
-            "usa",
-            "us",
-            "u s",
-            "u s a",
-            "united states",
-            "estados unidos",
-            "eua",
-            "eeuu",
-            "ee uu",
-            "etats unis",
-            "vereinigte staaten",
-            "stati uniti",
-            "verenigde staten",
-            "forenta staterna",
-            "yhdysvallat",
-            "amerika",
-            "stany zjednoczone",
-            "сша",
-        ],
-    ),
-    ("CA", &["kanada", "canada"]),
-    (
-        "GB",
-        &[
-            "uk",
-            "u k",
-            "britain",
-            "great britain",
-            "reino unido",
-            "royaume uni",
-            "vereinigtes konigreich",
-            "regno unito",
-            "verenigd koninkrijk",
-            "storbritannien",
-            "inglaterra",
-            "angleterre",
-            "inghilterra",
-            "engeland",
-            "grossbritannien",
-            "gran bretana",
-            "gran bretagna",
-            "escocia",
-            "ecosse",
-            "schottland",
-            "scozia",
-            "schotland",
-            "wales",
-            "pais de gales",
-            "pays de galles",
-            "iso britannia",
-            "wielka brytania",
-        ],
-    ),
-    (
-        "IE",
-        &["irlanda", "irlande", "irland", "ierland", "eire", "irlanti"],
-    ),
-    ("AU", &["australien", "australie", "australia", "aussie"]),
-    (
-        "NZ",
-        &[
-            "nueva zelanda",
-            "nova zelandia",
-            "nouvelle zelande",
-            "neuseeland",
-            "nuova zelanda",
-            "nieuw zeeland",
-            "nya zeeland",
-            "new zealand",
-            "aotearoa",
-            "uusi seelanti",
-        ],
-    ),
-    (
-        "DE",
-        &[
-            "deutschland",
-            "alemanha",
-            "alemania",
-            "allemagne",
-            "germania",
-            "duitsland",
-            "tyskland",
-            "saksa",
-            "niemcy",
-            "германия",
-            "германии",
-            "німеччина",
-        ],
-    ),
-    (
-        "FR",
-        &[
-            "franca",
-            "francia",
-            "frankreich",
-            "frankrijk",
-            "frankrike",
-            "ranska",
-            "francja",
-        ],
-    ),
-    (
-        "ES",
-        &[
-            "espanha",
-            "espana",
-            "espagne",
-            "spanien",
-            "spagna",
-            "spanje",
-            "espanja",
-            "hiszpania",
-        ],
-    ),
-    (
-        "IT",
-        &["italia", "italie", "italien", "italie", "wlochy", "italija"],
-    ),
-    (
-        "NL",
-        &[
-            "nederland",
-            "holland",
-            "holanda",
-            "hollande",
-            "paises baixos",
-            "paises bajos",
-            "pays bas",
-            "niederlande",
-            "paesi bassi",
-            "nederlanderna",
-            "alankomaat",
-            "holandia",
-        ],
-    ),
-    (
-        "BE",
-        &[
-            "belgica", "belgique", "belgien", "belgio", "belgie", "belgia",
-        ],
-    ),
-    (
-        "SE",
-        &[
-            "sverige", "suecia", "suede", "schweden", "svezia", "zweden", "ruotsi", "szwecja",
-        ],
-    ),
-    (
-        "NO",
-        &[
-            "norge",
-            "noreg",
-            "noruega",
-            "norvege",
-            "norwegen",
-            "norvegia",
-            "noorwegen",
-            "norja",
-        ],
-    ),
-    (
-        "DK",
-        &[
-            "danmark",
-            "dinamarca",
-            "danemark",
-            "danimarca",
-            "denemarken",
-            "tanska",
-            "dania",
-        ],
-    ),
-    (
-        "FI",
-        &["suomi", "finlandia", "finlande", "finnland", "finland"],
-    ),
-    (
-        "BR",
-        &[
-            "brasil",
-            "bresil",
-            "brasilien",
-            "brasile",
-            "brazilie",
-            "brazylia",
-        ],
-    ),
-    ("MX", &["mexique", "mexiko", "messico", "meksyk"]),
-    ("AR", &["argentine", "argentinien", "argentinie"]),
-    (
-        "JP",
-        &[
-            "japao", "japon", "giappone", "nihon", "nippon", "japani", "japonia",
-        ],
-    ),
-    (
-        "KR",
-        &[
-            "korea",
-            "south korea",
-            "coreia do sul",
-            "coreia",
-            "corea del sur",
-            "coree du sud",
-            "sudkorea",
-            "corea del sud",
-            "zuid korea",
-            "sydkorea",
-            "etela korea",
-            "hanguk",
-        ],
-    ),
-    ("IN", &["indien", "inde", "bharat", "indie"]),
-    (
-        "ZA",
-        &[
-            "africa do sul",
-            "sudafrica",
-            "afrique du sud",
-            "sudafrika",
-            "zuid afrika",
-            "sydafrika",
-            "suid afrika",
-            "etela afrikka",
-        ],
-    ),
-    ("NG", &["nigeria"]),
-    ("KE", &["quenia", "kenia"]),
-    ("PT", &["portugal", "portogallo", "portugalia"]),
-    (
-        "CH",
-        &[
-            "suica",
-            "suiza",
-            "suisse",
-            "schweiz",
-            "svizzera",
-            "zwitserland",
-            "sveitsi",
-            "szwajcaria",
-        ],
-    ),
-    (
-        "AT",
-        &[
-            "osterreich",
-            "oesterreich",
-            "autriche",
-            "oostenrijk",
-            "osterrike",
-            "itavalta",
-        ],
-    ),
-    (
-        "PL",
-        &["polska", "polonia", "pologne", "polen", "puola", "polsce"],
-    ),
-    ("CO", &["colombie", "kolumbien"]),
-    ("CL", &["chili"]),
-    ("PE", &["perou"]),
-    ("CN", &["chine", "cina", "zhongguo", "chiny"]),
-    ("TW", &["taiwan", "formosa"]),
-    ("HK", &["hong kong", "hongkong"]),
-    (
-        "RU",
-        &[
-            "russia",
-            "rusia",
-            "russie",
-            "russland",
-            "rusland",
-            "ryssland",
-            "venaja",
-            "rosja",
-            "россия",
-            "россии",
-        ],
-    ),
-    (
-        "UA",
-        &[
-            "ucrania",
-            "ucraina",
-            "oekraine",
-            "ukraina",
-            "україна",
-            "україні",
-            "украина",
-            "украине",
-        ],
-    ),
-    (
-        "GR",
-        &[
-            "grecia",
-            "grece",
-            "griechenland",
-            "griekenland",
-            "grekland",
-            "kreikka",
-        ],
-    ),
-    (
-        "TR",
-        &[
-            "turquia", "turquie", "turkei", "turchia", "turkije", "turkiet", "turkiye",
-        ],
-    ),
-    (
-        "CZ",
-        &[
-            "czech republic",
-            "tchequia",
-            "tschechien",
-            "republica checa",
-            "tchequie",
-            "cechia",
-        ],
-    ),
-    (
-        "HU",
-        &[
-            "hungria",
-            "ungarn",
-            "hongrie",
-            "ungheria",
-            "hongarije",
-            "ungern",
-        ],
-    ),
-    ("IS", &["islandia", "islande", "ijsland"]),
-    ("EG", &["egito", "egipto", "egypte", "agypten", "egitto"]),
-    (
-        "MA",
-        &["marrocos", "marruecos", "maroc", "marokko", "marocco"],
-    ),
-    ("SG", &["singapura", "singapur"]),
-    ("PH", &["filipinas", "philippinen", "filippine"]),
-    ("TH", &["tailandia", "thailande", "thailand"]),
-    ("ID", &["indonesie", "indonesien"]),
-    ("LU", &["luxemburgo", "luxemburg"]),
-    ("IL", &["israel"]),
-    (
-        "AE",
-        &[
-            "uae",
-            "emirados arabes unidos",
-            "emiratos arabes unidos",
-            "emirats arabes unis",
-        ],
-    ),
-    ("VE", &["venezuela"]),
-    ("BO", &["bolivia"]),
-    (
-        "RO",
-        &["romenia", "rumania", "roumanie", "rumanien", "romania"],
-    ),
-    ("HR", &["croacia", "croatie", "kroatien", "hrvatska"]),
-    ("RS", &["serbia", "serbie", "serbien", "srbija"]),
-];
-
-/// Sub-national regions: states, provinces, constituent countries.
-const REGIONS: &[(&str, &[&str])] = &[
-    (
-        "US",
-        &[
-            "alabama",
-            "alaska",
-            "arizona",
-            "arkansas",
-            "california",
-            "colorado",
-            "connecticut",
-            "delaware",
-            "florida",
-            "hawaii",
-            "idaho",
-            "illinois",
-            "indiana",
-            "iowa",
-            "kansas",
-            "kentucky",
-            "louisiana",
-            "maine",
-            "maryland",
-            "massachusetts",
-            "michigan",
-            "minnesota",
-            "mississippi",
-            "missouri",
-            "montana",
-            "nebraska",
-            "nevada",
-            "new hampshire",
-            "new jersey",
-            "new mexico",
-            "north carolina",
-            "north dakota",
-            "ohio",
-            "oklahoma",
-            "oregon",
-            "pennsylvania",
-            "rhode island",
-            "south carolina",
-            "south dakota",
-            "tennessee",
-            "texas",
-            "utah",
-            "vermont",
-            "virginia",
-            "west virginia",
-            "wisconsin",
-            "wyoming",
-            "washington state",
-            "washington dc",
-            "washington d c",
-            "dc",
-        ],
-    ),
-    (
-        "CA",
-        &[
-            "ontario",
-            "quebec",
-            "british columbia",
-            "alberta",
-            "manitoba",
-            "saskatchewan",
-            "nova scotia",
-            "new brunswick",
-            "newfoundland",
-            "prince edward island",
-            "yukon",
-        ],
-    ),
-    (
-        "AU",
-        &[
-            "new south wales",
-            "queensland",
-            "tasmania",
-            "western australia",
-            "south australia",
-        ],
-    ),
-    (
-        "GB",
-        &[
-            "england",
-            "scotland",
-            "northern ireland",
-            "cornwall",
-            "yorkshire",
-        ],
-    ),
-    (
-        "BR",
-        &[
-            "minas gerais",
-            "bahia",
-            "pernambuco",
-            "rio grande do sul",
-            "santa catarina",
-            "ceara",
-        ],
-    ),
-    (
-        "DE",
-        &["bayern", "bavaria", "nordrhein westfalen", "sachsen"],
-    ),
-    (
-        "ES",
-        &[
-            "cataluna",
-            "catalunya",
-            "catalonia",
-            "andalucia",
-            "galicia",
-            "pais vasco",
-        ],
-    ),
-    (
-        "IT",
-        &[
-            "sicilia",
-            "sicily",
-            "toscana",
-            "tuscany",
-            "sardegna",
-            "lombardia",
-        ],
-    ),
-];
-
-/// Major cities, with common local spellings.
-const CITIES: &[(&str, &[&str])] = &[
-    (
-        "US",
-        &[
-            "nashville",
-            "los angeles",
-            "la",
-            "new york",
-            "new york city",
-            "nyc",
-            "brooklyn",
-            "manhattan",
-            "austin",
-            "atlanta",
-            "chicago",
-            "seattle",
-            "portland",
-            "san francisco",
-            "oakland",
-            "boston",
-            "philadelphia",
-            "detroit",
-            "memphis",
-            "new orleans",
-            "miami",
-            "denver",
-            "minneapolis",
-            "las vegas",
-            "houston",
-            "dallas",
-            "san diego",
-            "phoenix",
-            "honolulu",
-            "baltimore",
-            "pittsburgh",
-            "muscle shoals",
-            "brooklyn ny",
-            "nova york",
-            "nueva york",
-            "los angeles ca",
-            "san jose",
-            "sacramento",
-            "salt lake city",
-            "st louis",
-            "saint louis",
-            "kansas city",
-            "cleveland",
-            "orlando",
-        ],
-    ),
-    (
-        "CA",
-        &[
-            "toronto",
-            "montreal",
-            "vancouver",
-            "calgary",
-            "ottawa",
-            "edmonton",
-            "winnipeg",
-            "halifax",
-            "quebec city",
-            "ville de quebec",
-        ],
-    ),
-    (
-        "GB",
-        &[
-            "london",
-            "londres",
-            "londra",
-            "londen",
-            "manchester",
-            "liverpool",
-            "glasgow",
-            "edinburgh",
-            "birmingham",
-            "bristol",
-            "leeds",
-            "sheffield",
-            "newcastle",
-            "brighton",
-            "cardiff",
-            "belfast",
-            "nottingham",
-            "oxford",
-            "cambridge",
-            "londyn",
-        ],
-    ),
-    ("IE", &["dublin", "dublino", "cork", "galway", "limerick"]),
-    (
-        "DE",
-        &[
-            "berlin",
-            "berlim",
-            "berlino",
-            "hamburg",
-            "hamburgo",
-            "munich",
-            "munchen",
-            "muenchen",
-            "cologne",
-            "koln",
-            "koeln",
-            "colonia",
-            "frankfurt",
-            "stuttgart",
-            "dusseldorf",
-            "duesseldorf",
-            "leipzig",
-            "dresden",
-            "hannover",
-            "hanover",
-            "bremen",
-            "nuremberg",
-            "nurnberg",
-            "nuernberg",
-            "mannheim",
-            "berlinie",
-        ],
-    ),
-    (
-        "AT",
-        &[
-            "vienna",
-            "wien",
-            "viena",
-            "vienne",
-            "graz",
-            "salzburg",
-            "linz",
-            "innsbruck",
-        ],
-    ),
-    (
-        "CH",
-        &[
-            "zurich", "zuerich", "geneva", "geneve", "genf", "ginevra", "basel", "bale", "bern",
-            "berne", "lausanne",
-        ],
-    ),
-    (
-        "FR",
-        &[
-            "paris",
-            "lyon",
-            "lyons",
-            "marseille",
-            "marseilles",
-            "toulouse",
-            "bordeaux",
-            "lille",
-            "nantes",
-            "strasbourg",
-            "montpellier",
-            "rennes",
-            "parigi",
-            "parijs",
-        ],
-    ),
-    (
-        "BE",
-        &[
-            "brussels",
-            "bruxelles",
-            "brussel",
-            "bruselas",
-            "antwerp",
-            "antwerpen",
-            "anvers",
-            "ghent",
-            "gent",
-            "gand",
-            "liege",
-            "bruges",
-            "brugge",
-        ],
-    ),
-    (
-        "NL",
-        &[
-            "amsterdam",
-            "rotterdam",
-            "the hague",
-            "den haag",
-            "utrecht",
-            "eindhoven",
-            "groningen",
-        ],
-    ),
-    (
-        "IT",
-        &[
-            "milan", "milano", "milao", "rome", "roma", "naples", "napoli", "turin", "torino",
-            "florence", "firenze", "bologna", "venice", "venezia", "genoa", "genova", "palermo",
-        ],
-    ),
-    (
-        "ES",
-        &[
-            "madrid",
-            "barcelona",
-            "valencia",
-            "seville",
-            "sevilla",
-            "bilbao",
-            "malaga",
-            "zaragoza",
-            "palma",
-            "ibiza",
-        ],
-    ),
-    (
-        "PT",
-        &[
-            "lisbon", "lisboa", "lisbonne", "lissabon", "lisbona", "porto", "oporto", "coimbra",
-            "braga", "faro",
-        ],
-    ),
-    (
-        "SE",
-        &[
-            "stockholm",
-            "estocolmo",
-            "gothenburg",
-            "goteborg",
-            "malmo",
-            "uppsala",
-        ],
-    ),
-    (
-        "NO",
-        &["oslo", "bergen", "trondheim", "stavanger", "tromso"],
-    ),
-    (
-        "DK",
-        &[
-            "copenhagen",
-            "kobenhavn",
-            "kopenhagen",
-            "copenhague",
-            "aarhus",
-            "arhus",
-            "odense",
-        ],
-    ),
-    (
-        "FI",
-        &[
-            "helsinki",
-            "helsingfors",
-            "tampere",
-            "turku",
-            "espoo",
-            "helsingissa",
-            "tampereella",
-            "turussa",
-            "espoossa",
-            "suomessa",
-        ],
-    ),
-    (
-        "PL",
-        &[
-            "warsaw",
-            "warszawa",
-            "warszawie",
-            "krakow",
-            "krakowie",
-            "cracow",
-            "wroclaw",
-            "gdansk",
-            "poznan",
-        ],
-    ),
-    ("CZ", &["prague", "praha", "praga"]),
-    ("HU", &["budapest"]),
-    ("GR", &["athens", "atenas", "athina"]),
-    ("TR", &["istanbul", "ankara"]),
-    (
-        "RU",
-        &[
-            "moscow",
-            "moscou",
-            "moskau",
-            "moskva",
-            "москва",
-            "москве",
-            "saint petersburg",
-            "st petersburg",
-            "петербурге",
-        ],
-    ),
-    (
-        "UA",
-        &[
-            "kyiv",
-            "kiev",
-            "lviv",
-            "kharkiv",
-            "odesa",
-            "odessa",
-            "київ",
-            "києві",
-            "киеве",
-            "львові",
-            "харкові",
-        ],
-    ),
-    (
-        "BR",
-        &[
-            "sao paulo",
-            "sampa",
-            "rio de janeiro",
-            "rio",
-            "belo horizonte",
-            "bh",
-            "porto alegre",
-            "curitiba",
-            "recife",
-            "salvador",
-            "brasilia",
-            "fortaleza",
-            "florianopolis",
-            "floripa",
-            "goiania",
-            "belem",
-            "manaus",
-            "campinas",
-            "niteroi",
-        ],
-    ),
-    (
-        "MX",
-        &[
-            "mexico city",
-            "ciudad de mexico",
-            "cdmx",
-            "guadalajara",
-            "monterrey",
-            "tijuana",
-            "puebla",
-            "oaxaca",
-        ],
-    ),
-    ("AR", &["buenos aires", "cordoba", "rosario", "mendoza"]),
-    ("CO", &["bogota", "medellin", "barranquilla", "cartagena"]),
-    ("CL", &["santiago", "santiago de chile", "valparaiso"]),
-    ("PE", &["lima", "cusco", "cuzco", "arequipa"]),
-    ("UY", &["montevideo"]),
-    ("EC", &["quito", "guayaquil"]),
-    ("CU", &["havana", "la habana"]),
-    ("PR", &["san juan"]),
-    (
-        "JP",
-        &[
-            "tokyo", "toquio", "tokio", "osaka", "kyoto", "yokohama", "nagoya", "fukuoka",
-            "sapporo", "kobe",
-        ],
-    ),
-    ("KR", &["seoul", "seul", "busan", "incheon"]),
-    (
-        "CN",
-        &[
-            "beijing",
-            "pekin",
-            "peking",
-            "shanghai",
-            "shenzhen",
-            "guangzhou",
-            "chengdu",
-        ],
-    ),
-    ("TW", &["taipei", "kaohsiung"]),
-    (
-        "IN",
-        &[
-            "mumbai",
-            "bombay",
-            "delhi",
-            "new delhi",
-            "bangalore",
-            "bengaluru",
-            "chennai",
-            "kolkata",
-            "hyderabad",
-            "pune",
-            "goa",
-        ],
-    ),
-    (
-        "ZA",
-        &[
-            "johannesburg",
-            "joburg",
-            "jozi",
-            "cape town",
-            "kaapstad",
-            "durban",
-            "pretoria",
-        ],
-    ),
-    ("NG", &["lagos", "abuja", "ibadan", "port harcourt"]),
-    ("KE", &["nairobi", "mombasa"]),
-    ("GH", &["accra", "kumasi"]),
-    ("EG", &["cairo"]),
-    ("MA", &["casablanca", "marrakech", "marrakesh"]),
-    (
-        "AU",
-        &[
-            "sydney",
-            "melbourne",
-            "brisbane",
-            "perth",
-            "adelaide",
-            "canberra",
-            "hobart",
-            "gold coast",
-            "byron bay",
-        ],
-    ),
-    ("NZ", &["auckland", "wellington", "christchurch", "dunedin"]),
-    ("IL", &["tel aviv", "jerusalem"]),
-    ("AE", &["dubai", "abu dhabi"]),
-    ("TH", &["bangkok"]),
-    ("ID", &["jakarta", "bali"]),
-    ("PH", &["manila"]),
-    ("VN", &["hanoi", "ho chi minh city", "saigon"]),
-    ("MY", &["kuala lumpur"]),
-];
-
-/// Names shared by several countries or with common other meanings: they
-/// consume tokens but give no country on their own.
-const AMBIGUOUS: &[&str] = &[
-    "georgia", "victoria", "cali", "jersey", "guinea", "samoa", "congo",
-];
-
-/// Also common personal names.
-const NAME_LIKE: &[&str] = &[
-    "jordan",
-    "chad",
-    "india",
-    "paris",
-    "florence",
-    "austin",
-    "phoenix",
-    "sydney",
-    "adelaide",
-    "israel",
-    "kenya",
-    "dallas",
-    "salvador",
-    "roma",
-    "orlando",
-    "lima",
-    "washington",
-    "regina",
-    "santiago",
-    "china",
-    "brooklyn",
-    "lincoln",
-    "devon",
-    "chelsea",
-    "madison",
-    "charlotte",
-    "savannah",
-    "dakota",
-    "aurora",
-    "virginia",
-    "carolina",
-    "georgia",
-    "holland",
-    "victoria",
-];
-
-/// Only written in capitals: otherwise a common word.
-const UPPER_ONLY: &[&str] = &["us", "la", "u s", "u s a", "u k", "bh", "dc"];
-
-/// Lower-case common words.
-const CAPITALISED: &[&str] = &[
-    "turkey", "reunion", "chile", "rio", "porto", "palma", "sampa", "faro", "bern", "lagos", "goa",
-    "lima", "cuba", "peru", "malta", "man", "gent",
-];
-
-/// Two-letter state/province abbreviations used as qualifiers
-/// ("Nashville, TN", "London, ON").
-const US_STATES: &[&str] = &[
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
-    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
-    "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
-    "WI", "WY", "DC",
-];
-const CA_PROVINCES: &[&str] = &[
-    "ON", "QC", "BC", "AB", "MB", "SK", "NS", "NB", "NL", "PE", "YT",
-];
-const AU_STATES: &[&str] = &["NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT"];
-
-/// Place names in CJK scripts (no word boundaries, matched as substrings).
-pub(super) const CJK_PLACES: &[(&str, &str)] = &[
-    ("日本", "JP"),
-    ("東京都", "JP"),
-    ("東京", "JP"),
-    ("大阪", "JP"),
-    ("京都", "JP"),
-    ("横浜", "JP"),
-    ("名古屋", "JP"),
-    ("福岡", "JP"),
-    ("札幌", "JP"),
-    ("神戸", "JP"),
-    ("沖縄", "JP"),
-    ("일본", "JP"),
-    ("도쿄", "JP"),
-    ("韓国", "KR"),
-    ("韓國", "KR"),
-    ("韩国", "KR"),
-    ("한국", "KR"),
-    ("대한민국", "KR"),
-    ("서울", "KR"),
-    ("부산", "KR"),
-    ("ソウル", "KR"),
-    ("首尔", "KR"),
-    ("中国", "CN"),
-    ("中國", "CN"),
-    ("중국", "CN"),
-    ("北京", "CN"),
-    ("上海", "CN"),
-    ("深圳", "CN"),
-    ("广州", "CN"),
-    ("廣州", "CN"),
-    ("成都", "CN"),
-    ("台湾", "TW"),
-    ("臺灣", "TW"),
-    ("台灣", "TW"),
-    ("대만", "TW"),
-    ("台北", "TW"),
-    ("臺北", "TW"),
-    ("高雄", "TW"),
-    ("香港", "HK"),
-    ("홍콩", "HK"),
-    ("新加坡", "SG"),
-    ("シンガポール", "SG"),
-    ("アメリカ", "US"),
-    ("米国", "US"),
-    ("美国", "US"),
-    ("美國", "US"),
-    ("미국", "US"),
-    ("ニューヨーク", "US"),
-    ("뉴욕", "US"),
-    ("ロサンゼルス", "US"),
-    ("로스앤젤레스", "US"),
-    ("紐約", "US"),
-    ("纽约", "US"),
-    ("ナッシュビル", "US"),
-    ("イギリス", "GB"),
-    ("英国", "GB"),
-    ("英國", "GB"),
-    ("영국", "GB"),
-    ("ロンドン", "GB"),
-    ("런던", "GB"),
-    ("伦敦", "GB"),
-    ("倫敦", "GB"),
-    ("カナダ", "CA"),
-    ("캐나다", "CA"),
-    ("加拿大", "CA"),
-    ("トロント", "CA"),
-    ("토론토", "CA"),
-    ("ドイツ", "DE"),
-    ("독일", "DE"),
-    ("德国", "DE"),
-    ("德國", "DE"),
-    ("ベルリン", "DE"),
-    ("베를린", "DE"),
-    ("柏林", "DE"),
-    ("フランス", "FR"),
-    ("프랑스", "FR"),
-    ("法国", "FR"),
-    ("法國", "FR"),
-    ("パリ", "FR"),
-    ("파리", "FR"),
-    ("巴黎", "FR"),
-    ("ブラジル", "BR"),
-    ("브라질", "BR"),
-    ("巴西", "BR"),
-    ("オーストラリア", "AU"),
-    ("호주", "AU"),
-    ("澳大利亚", "AU"),
-    ("澳洲", "AU"),
-    ("シドニー", "AU"),
-    ("スペイン", "ES"),
-    ("스페인", "ES"),
-    ("西班牙", "ES"),
-    ("イタリア", "IT"),
-    ("이탈리아", "IT"),
-    ("意大利", "IT"),
-    ("オランダ", "NL"),
-    ("네덜란드", "NL"),
-    ("荷兰", "NL"),
-    ("スウェーデン", "SE"),
-    ("스웨덴", "SE"),
-    ("メキシコ", "MX"),
-    ("멕시코", "MX"),
-    ("墨西哥", "MX"),
-    ("インド", "IN"),
-    ("인도", "IN"),
-    ("印度", "IN"),
-    ("ロシア", "RU"),
-    ("러시아", "RU"),
-    ("俄罗斯", "RU"),
-    ("ポルトガル", "PT"),
-    ("포르투갈", "PT"),
-    ("葡萄牙", "PT"),
-    ("アイルランド", "IE"),
-    ("아일랜드", "IE"),
-    ("ニュージーランド", "NZ"),
-    ("뉴질랜드", "NZ"),
-    ("スイス", "CH"),
-    ("스위스", "CH"),
-    ("瑞士", "CH"),
-];
-
-fn code(s: &str) -> Option<CountryCode> {
-    s.parse().ok()
-}
-
-/// Splits a celes CamelCase alias ("UnitedKingdom") into words.
-fn split_camel(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 4);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && c.is_uppercase() {
-            out.push(' ');
-        }
-        out.push(c);
+#[cfg(test)]
+impl Place {
+    /// The most likely country.
+    pub fn top(&self) -> Option<CountryCode> {
+        self.shares.first().map(|s| s.0)
     }
-    out
 }
+
+/// Pseudo-populations that let a country or region name outweigh towns of
+/// the same name elsewhere ("Georgia" the country vs. the US state).
+const COUNTRY_WEIGHT: f64 = 50_000_000.0;
+const REGION_WEIGHT: f64 = 300_000.0;
+
+/// Word-frequency data flags a name as a common word whatever its use; a
+/// city this large is what the word usually means ("Manchester").
+const COMMON_BELOW: f64 = 500_000.0;
+
+struct Gazetteer {
+    /// Folded, space-joined names (Latin, Cyrillic, Arabic, Devanagari...).
+    words: HashMap<String, Place>,
+    /// Names in scripts written without spaces (Han, Kana, Hangul), matched
+    /// as substrings.
+    cjk: HashMap<String, Place>,
+    /// Longest CJK name, in characters.
+    cjk_max: usize,
+    /// Region codes used as qualifiers ("TX", "NSW", "SP").
+    codes: HashMap<String, Vec<CountryCode>>,
+    /// Stems of inflected languages ("warszaw" for Warszawa/Warszawie).
+    stems: HashMap<String, String>,
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
+        | 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F)
+}
+
+fn kind_of(s: &str) -> Option<Kind> {
+    Some(match s {
+        "country" => Kind::Country,
+        "region" => Kind::Region,
+        "city" => Kind::City,
+        _ => return None,
+    })
+}
+
+/// Accumulates raw weights per (key, country) before normalising.
+#[derive(Default)]
+struct Acc {
+    weights: Vec<(CountryCode, f64, Kind)>,
+    common: bool,
+    native: bool,
+    /// Some row of this key is a main name.
+    main: bool,
+}
+
+fn finish(acc: HashMap<String, Acc>) -> HashMap<String, Place> {
+    acc.into_iter()
+        .map(|(k, a)| {
+            let mut per: Vec<(CountryCode, f64, Kind)> = Vec::new();
+            for (c, w, kind) in a.weights {
+                match per.iter_mut().find(|p| p.0 == c) {
+                    Some(p) => {
+                        p.1 = p.1.max(w);
+                        p.2 = p.2.max(kind);
+                    }
+                    None => per.push((c, w, kind)),
+                }
+            }
+            per.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let total: f64 = per.iter().map(|p| p.1).sum::<f64>().max(1.0);
+            let kind = per.first().map_or(Kind::City, |p| p.2);
+            let top_weight = per.first().map_or(0.0, |p| p.1);
+            let shares = per
+                .iter()
+                .map(|p| (p.0, (p.1 / total) as f32))
+                .filter(|p| p.1 >= 0.001)
+                .collect();
+            let mut flags = 0;
+            if a.common && (kind == Kind::Region || top_weight < COMMON_BELOW) {
+                flags |= flag::COMMON;
+            }
+            if !a.main {
+                flags |= flag::ALT;
+            }
+            if a.native {
+                flags |= flag::NATIVE;
+            }
+            (
+                k,
+                Place {
+                    shares,
+                    size: top_weight,
+                    kind,
+                    flags,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Vowels and soft signs a stem drops ("Warszawa" → "warszaw").
+fn stem(key: &str) -> Option<String> {
+    if key.contains(' ') || key.chars().count() < 5 {
+        return None;
+    }
+    let trimmed = key.trim_end_matches([
+        'a', 'e', 'i', 'o', 'u', 'y', 'а', 'е', 'и', 'о', 'у', 'ы', 'я', 'ь', 'і', 'ї',
+    ]);
+    (trimmed.chars().count() >= 4 && trimmed != key).then(|| trimmed.to_string())
+}
+
+fn build() -> Gazetteer {
+    let mut words: HashMap<String, Acc> = HashMap::new();
+    let mut cjk: HashMap<String, Acc> = HashMap::new();
+    let mut codes: HashMap<String, Vec<CountryCode>> = HashMap::new();
+    for line in PLACES_TSV.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut cols = line.split('\t');
+        let (Some(name), Some(country), Some(kind), pop, flags) = (
+            cols.next(),
+            cols.next(),
+            cols.next(),
+            cols.next(),
+            cols.next().unwrap_or(""),
+        ) else {
+            continue;
+        };
+        let Ok(country) = country.parse::<CountryCode>() else {
+            continue;
+        };
+        if kind == "region_code" {
+            let list = codes.entry(name.to_ascii_uppercase()).or_default();
+            if !list.contains(&country) {
+                list.push(country);
+            }
+            continue;
+        }
+        let Some(kind) = kind_of(kind) else { continue };
+        let pop: f64 = pop.and_then(|p| p.parse().ok()).unwrap_or(0.0);
+        let weight = match kind {
+            Kind::Country => COUNTRY_WEIGHT,
+            Kind::Region => REGION_WEIGHT.max(pop),
+            Kind::City => pop.max(1000.0),
+        };
+        let common = flags.split(',').any(|f| f == "common");
+        let native = flags.split(',').any(|f| f == "native");
+        let alt = flags.split(',').any(|f| f == "alt");
+        let (map, k) = if name.chars().any(is_cjk) {
+            (&mut cjk, text::fold(name.trim()))
+        } else {
+            (&mut words, key(name))
+        };
+        if k.is_empty() {
+            continue;
+        }
+        let a = map.entry(k).or_default();
+        a.weights.push((country, weight, kind));
+        a.common |= common;
+        a.native |= native;
+        a.main |= !alt;
+    }
+    let words = finish(words);
+    let cjk = finish(cjk);
+    let cjk_max = cjk.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    let mut stems = HashMap::new();
+    for (k, p) in &words {
+        if p.kind == Kind::City && p.flags & flag::COMMON != 0 {
+            continue;
+        }
+        if let Some(s) = stem(k) {
+            stems.entry(s).or_insert_with(|| k.clone());
+        }
+    }
+    Gazetteer {
+        words,
+        cjk,
+        cjk_max,
+        codes,
+        stems,
+    }
+}
+
+static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(build);
 
 /// Folds and space-joins a display name into a table key.
 pub(super) fn key(name: &str) -> String {
@@ -1193,71 +249,12 @@ pub(super) fn key(name: &str) -> String {
     k
 }
 
-static TABLE: LazyLock<HashMap<String, Place>> = LazyLock::new(build);
-
-fn build() -> HashMap<String, Place> {
-    let mut map: HashMap<String, Place> = HashMap::new();
-    let mut put = |name: &str, country: Option<CountryCode>, kind: Kind| {
-        let k = key(name);
-        if !k.is_empty() {
-            map.insert(
-                k,
-                Place {
-                    country,
-                    kind,
-                    flags: 0,
-                },
-            );
-        }
-    };
-    for (alpha2, names) in CITIES {
-        for n in *names {
-            put(n, code(alpha2), Kind::City);
-        }
-    }
-    for (alpha2, names) in REGIONS {
-        for n in *names {
-            put(n, code(alpha2), Kind::Region);
-        }
-    }
-    for c in celes::Country::get_countries() {
-        let cc = code(c.alpha2);
-        put(c.long_name, cc, Kind::Country);
-        for alias in c.aliases.iter() {
-            put(&split_camel(alias), cc, Kind::Country);
-        }
-    }
-    for (alpha2, names) in COUNTRY_NAMES {
-        for n in *names {
-            put(n, code(alpha2), Kind::Country);
-        }
-    }
-    // "New York" is both a state and a city; "Washington" both a state and DC.
-    put("new york", code("US"), Kind::City);
-    put("washington", code("US"), Kind::City);
-    put("quebec", code("CA"), Kind::Region);
-    put("mexico", code("MX"), Kind::Country);
-    for n in AMBIGUOUS {
-        put(n, None, Kind::Region);
-    }
-    let mut set_flag = |names: &[&str], f: u8| {
-        for n in names {
-            if let Some(p) = map.get_mut(&key(n)) {
-                p.flags |= f;
-            }
-        }
-    };
-    set_flag(NAME_LIKE, flag::NAME_LIKE);
-    set_flag(UPPER_ONLY, flag::UPPER_ONLY);
-    set_flag(CAPITALISED, flag::CAPITALISED);
-    map
-}
-
 /// Longest place name starting at `tokens[i]`; returns the place and the
 /// number of tokens it spans.
 pub(super) fn match_at(tokens: &[Token], i: usize) -> Option<(Place, usize)> {
     const MAX_WORDS: usize = 5;
-    let first = tokens.get(i)?;
+    let g = &*GAZETTEER;
+    tokens.get(i)?;
     let mut k = String::new();
     let mut best = None;
     for n in 0..MAX_WORDS {
@@ -1269,64 +266,172 @@ pub(super) fn match_at(tokens: &[Token], i: usize) -> Option<(Place, usize)> {
             k.push(' ');
         }
         k.push_str(&t.norm);
-        if let Some(p) = TABLE.get(&k) {
-            let span = &tokens[i..=i + n];
-            let ok = (p.flags & flag::UPPER_ONLY == 0 || span.iter().all(|t| t.all_upper))
-                && (p.flags & flag::CAPITALISED == 0 || first.upper_initial);
-            if ok {
-                best = Some((*p, n + 1));
-            }
+        if let Some(p) = g.words.get(&k) {
+            best = Some((p.clone(), n + 1));
         }
     }
     best
 }
 
-/// Country named by an upper-case state/province/country abbreviation that
-/// qualifies a city ("Nashville, TN", "London, ON", "Berlin, DE").
-pub(super) fn qualifier_abbrev(
-    tok: &Token,
-    city_country: Option<CountryCode>,
-) -> Option<Option<CountryCode>> {
+/// Case endings of the inflecting languages we read (Polish, Czech,
+/// Slovak, Russian, Ukrainian, Hungarian, Finnish, Turkish without its
+/// apostrophe), longest first.
+const ENDINGS: &[&str] = &[
+    "dayim", "deyim", "tayim", "teyim", "ssaan", "ssa", "ssä", "lla", "llä", "ban", "ben", "ach",
+    "iu", "ie", "ia", "ii", "ej", "om", "em", "on", "en", "ön", "da", "de", "ta", "te", "ой", "ом",
+    "ме", "ії", "у", "е", "і", "и", "ы", "u", "e", "y", "i", "ě", "n",
+];
+
+/// An inflected form of a place ("Warszawie", "Москве", "Krakowie",
+/// "Budapesten", "istanbulda"): a known name or stem followed by a case
+/// ending. Only used right at a cue.
+pub(super) fn match_inflected(tok: &Token) -> Option<Place> {
+    let g = &*GAZETTEER;
+    if tok.norm.chars().count() < 5 {
+        return None;
+    }
+    for ending in ENDINGS {
+        let Some(base) = tok.norm.strip_suffix(ending) else {
+            continue;
+        };
+        if base.chars().count() < 4 {
+            continue;
+        }
+        if let Some(p) = g.words.get(base)
+            && p.flags & flag::COMMON == 0
+        {
+            return Some(p.clone());
+        }
+        if let Some(full) = g.stems.get(base) {
+            return g.words.get(full).cloned();
+        }
+    }
+    None
+}
+
+/// CJK place names in `s`, longest first at each position, with their byte
+/// offsets and lengths.
+pub(super) fn cjk_places(s: &str) -> Vec<(Place, (usize, usize))> {
+    let g = &*GAZETTEER;
+    let idx: Vec<(usize, char)> = s.char_indices().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < idx.len() {
+        if !is_cjk(idx[i].1) {
+            i += 1;
+            continue;
+        }
+        let mut found = None;
+        for len in (2..=g.cjk_max.min(idx.len() - i)).rev() {
+            let start = idx[i].0;
+            let end = idx.get(i + len).map_or(s.len(), |c| c.0);
+            if let Some(p) = g.cjk.get(&s[start..end]) {
+                found = Some((p.clone(), (start, end - start), len));
+                break;
+            }
+        }
+        match found {
+            Some((p, span, len)) => {
+                out.push((p, span));
+                i += len;
+            }
+            None => i += 1,
+        }
+    }
+    out
+}
+
+/// Countries named by an upper-case region or country code that qualifies
+/// a city ("Nashville, TN", "London, ON", "Berlin, DE"); `Some(vec![])` for
+/// an unknown code, which is consumed without effect.
+pub(super) fn qualifier_code(tok: &Token) -> Option<Vec<CountryCode>> {
     if !tok.all_upper || !(2..=3).contains(&tok.norm.len()) || !tok.norm.is_ascii() {
         return None;
     }
     let up = tok.norm.to_ascii_uppercase();
-    let as_country = code(&up);
-    if as_country.is_some() && as_country == city_country {
-        return Some(as_country);
+    let mut out = GAZETTEER.codes.get(&up).cloned().unwrap_or_default();
+    if let Ok(c) = up.parse::<CountryCode>()
+        && !out.contains(&c)
+    {
+        out.push(c);
     }
-    if US_STATES.contains(&up.as_str()) {
-        return Some(code("US"));
-    }
-    if CA_PROVINCES.contains(&up.as_str()) {
-        return Some(code("CA"));
-    }
-    if AU_STATES.contains(&up.as_str()) {
-        return Some(code("AU"));
-    }
-    if as_country.is_some() {
-        return Some(as_country);
-    }
-    // Unknown abbreviation ("SP", "RJ"): consumed, no override.
-    Some(None)
+    Some(out)
 }
 
-/// Whether a table key is known (for tests and for the place-next check).
+/// Whether a known place starts at `tokens[i]`.
 pub(super) fn is_place_start(tokens: &[Token], i: usize) -> bool {
     match_at(tokens, i).is_some()
 }
 
 #[cfg(test)]
-pub(super) fn table_len() -> usize {
-    TABLE.len()
-}
+mod tests {
+    use super::*;
 
-#[cfg(test)]
-pub(super) fn all_table_codes_valid() -> bool {
-    COUNTRY_NAMES
-        .iter()
-        .chain(REGIONS)
-        .chain(CITIES)
-        .all(|(c, _)| code(c).is_some())
-        && CJK_PLACES.iter().all(|(_, c)| code(c).is_some())
+    fn place(name: &str) -> Place {
+        let toks = text::tokenize(name);
+        let (p, n) = match_at(&toks, 0).unwrap_or_else(|| panic!("{name} not in gazetteer"));
+        assert_eq!(n, toks.len(), "{name}");
+        p
+    }
+
+    #[test]
+    fn gazetteer_has_cities_regions_countries_in_many_scripts() {
+        assert_eq!(
+            place("Lagos").top().map(|c| c.to_string()),
+            Some("NG".into())
+        );
+        assert_eq!(
+            place("Nashville").top().map(|c| c.to_string()),
+            Some("US".into())
+        );
+        assert_eq!(place("Tennessee").kind, Kind::Region);
+        assert_eq!(place("Brasil").kind, Kind::Country);
+        assert_eq!(
+            place("Москва").top().map(|c| c.to_string()),
+            Some("RU".into())
+        );
+        let tokyo = cjk_places("東京在住です");
+        assert_eq!(
+            tokyo.first().and_then(|p| p.0.top()).map(|c| c.to_string()),
+            Some("JP".into())
+        );
+        let seoul = cjk_places("서울에서 살고 있어요");
+        assert_eq!(
+            seoul.first().and_then(|p| p.0.top()).map(|c| c.to_string()),
+            Some("KR".into())
+        );
+    }
+
+    #[test]
+    fn ambiguous_names_share_by_population() {
+        let m = place("Manchester");
+        assert_eq!(m.top().map(|c| c.to_string()), Some("GB".into()));
+        assert!(m.shares.len() > 1 && m.shares[0].1 > 0.5);
+        let sum: f32 = m.shares.iter().map(|s| s.1).sum();
+        assert!((sum - 1.0).abs() < 0.01, "{sum}");
+    }
+
+    #[test]
+    fn inflected_forms_find_their_city() {
+        let t = text::tokenize("Warszawie");
+        assert_eq!(
+            match_inflected(&t[0])
+                .and_then(|p| p.top())
+                .map(|c| c.to_string()),
+            Some("PL".into())
+        );
+        let t = text::tokenize("Москве");
+        assert_eq!(
+            match_inflected(&t[0])
+                .and_then(|p| p.top())
+                .map(|c| c.to_string()),
+            Some("RU".into())
+        );
+    }
+
+    #[test]
+    fn region_codes_qualify() {
+        let t = text::tokenize("TN");
+        assert!(qualifier_code(&t[0]).is_some_and(|c| c.iter().any(|c| c.as_str() == "US")));
+    }
 }

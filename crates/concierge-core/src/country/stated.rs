@@ -6,27 +6,29 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::CountryCode;
-use super::places::{self, Kind, flag};
+use super::evidence::{EvidenceKind, Finding, clip};
+use super::places::{self, Kind, Place, flag};
 use super::text::{self, Sep, Token};
 
-/// "I live in", "moro em", "ich wohne in": present residence.
-pub(super) const RESIDENCE: f32 = 0.92;
-/// `Country: Brazil` form/signature field.
-pub(super) const LABEL: f32 = 0.9;
-/// "I'm in", "estoy en", "je suis à", "here in": present location.
-pub(super) const PRESENT: f32 = 0.85;
-/// "I moved to", "me mudei para".
-pub(super) const MOVED: f32 = 0.85;
-/// "based in", "located in".
-pub(super) const BASED: f32 = 0.82;
-/// "greetings from", "writing from", "saludos desde".
-pub(super) const GREETING: f32 = 0.8;
-/// A signature line made only of places ("Lisboa, Portugal").
-pub(super) const SIGNATURE: f32 = 0.72;
-/// "I'm from", "sou de", "ich komme aus": origin, usually but not always residence.
-pub(super) const ORIGIN: f32 = 0.7;
-/// A bare preposition ("in Berlin", "em Lisboa"): weak on its own.
-pub(super) const WEAK: f32 = 0.35;
+const RESIDENCE: EvidenceKind = EvidenceKind::Residence;
+const LABEL: EvidenceKind = EvidenceKind::Label;
+const PRESENT: EvidenceKind = EvidenceKind::Present;
+const MOVED: EvidenceKind = EvidenceKind::MovedTo;
+const BASED: EvidenceKind = EvidenceKind::Based;
+const GREETING: EvidenceKind = EvidenceKind::Greeting;
+const SIGNATURE: EvidenceKind = EvidenceKind::Signature;
+const ORIGIN: EvidenceKind = EvidenceKind::Origin;
+const WEAK: EvidenceKind = EvidenceKind::Mention;
+const LEFT: EvidenceKind = EvidenceKind::Left;
+const TOUR: EvidenceKind = EvidenceKind::Tour;
+
+/// Whether a cue is clear enough for a lower-case or common-word place.
+fn clear(kind: EvidenceKind) -> bool {
+    !matches!(
+        kind,
+        EvidenceKind::Mention | EvidenceKind::Signature | EvidenceKind::Tour
+    )
+}
 
 /// Extra checks attached to a cue.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -42,7 +44,7 @@ enum Guard {
 use Guard::{None as G0, Person as GP, Weak as GW};
 
 /// Cue phrases, folded and space-separated.
-const CUES: &[(&str, f32, Guard)] = &[
+const CUES: &[(&str, EvidenceKind, Guard)] = &[
     // English
     ("live in", RESIDENCE, GP),
     ("living in", RESIDENCE, GP),
@@ -179,6 +181,9 @@ const CUES: &[(&str, f32, Guard)] = &[
     ("basee a", BASED, GP),
     ("je vous ecris de", GREETING, G0),
     ("je vous ecris depuis", GREETING, G0),
+    ("a", WEAK, GW),
+    ("au", WEAK, GW),
+    ("aux", WEAK, GW),
     // German
     ("ich wohne in", RESIDENCE, G0),
     ("ich wohne im", RESIDENCE, G0),
@@ -268,6 +273,336 @@ const CUES: &[(&str, f32, Guard)] = &[
     ("живемо у", RESIDENCE, G0),
     ("я из", ORIGIN, G0),
     ("я з", ORIGIN, G0),
+    // English: places left, tours, more phrasings
+    ("i live in", RESIDENCE, G0),
+    ("we live in", RESIDENCE, G0),
+    ("i m living in", RESIDENCE, G0),
+    ("ve lived in", RESIDENCE, G0),
+    ("have lived in", RESIDENCE, G0),
+    ("ve been living in", RESIDENCE, G0),
+    ("have been living in", RESIDENCE, G0),
+    ("home is", RESIDENCE, G0),
+    ("moved to", MOVED, GP),
+    ("moved back to", MOVED, GP),
+    ("moved back home to", MOVED, GP),
+    ("relocated to", MOVED, GP),
+    ("originally from", ORIGIN, GP),
+    ("grew up in", ORIGIN, GP),
+    ("born in", ORIGIN, GP),
+    ("born and raised in", ORIGIN, GP),
+    ("used to live in", LEFT, G0),
+    ("used to be based in", LEFT, G0),
+    ("lived in", LEFT, G0),
+    ("moved from", LEFT, G0),
+    ("moved away from", LEFT, G0),
+    ("moved here from", LEFT, G0),
+    ("left", LEFT, G0),
+    ("on tour in", TOUR, G0),
+    ("touring in", TOUR, G0),
+    ("touring", TOUR, G0),
+    ("tour in", TOUR, G0),
+    ("tour of", TOUR, G0),
+    ("playing in", TOUR, G0),
+    ("play in", TOUR, G0),
+    ("played in", TOUR, G0),
+    ("gig in", TOUR, G0),
+    ("show in", TOUR, G0),
+    ("shows in", TOUR, G0),
+    ("festival in", TOUR, G0),
+    ("tonight in", TOUR, G0),
+    ("flying to", TOUR, G0),
+    ("flew to", TOUR, G0),
+    ("flying out to", TOUR, G0),
+    ("heading to", TOUR, G0),
+    ("travelling to", TOUR, G0),
+    ("traveling to", TOUR, G0),
+    ("trip to", TOUR, G0),
+    ("lives in", WEAK, G0),
+    // Portuguese, Spanish, French, German, Italian, Dutch, Swedish: left, tour, more
+    ("estou morando em", RESIDENCE, G0),
+    ("estou morando no", RESIDENCE, G0),
+    ("estou morando na", RESIDENCE, G0),
+    ("to em", PRESENT, G0),
+    ("to no", PRESENT, G0),
+    ("to na", PRESENT, G0),
+    ("morava em", LEFT, G0),
+    ("morava no", LEFT, G0),
+    ("morava na", LEFT, G0),
+    ("morei em", LEFT, G0),
+    ("morei no", LEFT, G0),
+    ("morei na", LEFT, G0),
+    ("vim de", LEFT, G0),
+    ("turne em", TOUR, G0),
+    ("turne no", TOUR, G0),
+    ("turne na", TOUR, G0),
+    ("turne pela", TOUR, G0),
+    ("turne pelo", TOUR, G0),
+    ("show em", TOUR, G0),
+    ("estoy viviendo en", RESIDENCE, G0),
+    ("vivo aqui en", RESIDENCE, G0),
+    ("me vine a", MOVED, G0),
+    ("me fui a", MOVED, G0),
+    ("nos fuimos a", MOVED, G0),
+    ("me mude a vivir a", MOVED, G0),
+    ("me mude de", LEFT, G0),
+    ("vivia en", LEFT, G0),
+    ("vivi en", LEFT, G0),
+    ("de gira por", TOUR, G0),
+    ("de gira en", TOUR, G0),
+    ("gira por", TOUR, G0),
+    ("concierto en", TOUR, G0),
+    ("je suis base a", BASED, G0),
+    ("je suis basee a", BASED, G0),
+    ("je suis installe a", RESIDENCE, G0),
+    ("je suis installee a", RESIDENCE, G0),
+    ("je vis actuellement a", RESIDENCE, G0),
+    ("j habitais a", LEFT, G0),
+    ("j habitais en", LEFT, G0),
+    ("j ai vecu a", LEFT, G0),
+    ("en tournee a", TOUR, G0),
+    ("en tournee en", TOUR, G0),
+    ("en tournee au", TOUR, G0),
+    ("ich wohne seit", RESIDENCE, G0),
+    ("wohne in", RESIDENCE, GP),
+    ("lebe in", RESIDENCE, GP),
+    ("ich bin nach", MOVED, G0),
+    ("bin nach", MOVED, GP),
+    ("ich habe in", LEFT, G0),
+    ("fruher in", LEFT, G0),
+    ("auf tour in", TOUR, G0),
+    ("tournee in", TOUR, G0),
+    ("tour durch", TOUR, G0),
+    ("vivevo a", LEFT, G0),
+    ("abitavo a", LEFT, G0),
+    ("in tour a", TOUR, G0),
+    ("in tour in", TOUR, G0),
+    ("ik woonde in", LEFT, G0),
+    ("op tour in", TOUR, G0),
+    ("jag bodde i", LEFT, G0),
+    ("pa turne i", TOUR, G0),
+    ("jeg bodde i", LEFT, G0),
+    ("jeg boede i", LEFT, G0),
+    ("jeg er fra", ORIGIN, G0),
+    ("jag ar fran", ORIGIN, G0),
+    // Polish, Czech, Russian, Ukrainian (inflected places)
+    ("mieszkam we", RESIDENCE, G0),
+    ("mieszkam na", RESIDENCE, G0),
+    ("jestem z", ORIGIN, G0),
+    ("jestem ze", ORIGIN, G0),
+    ("pochodze z", ORIGIN, G0),
+    ("przeprowadzilem sie do", MOVED, G0),
+    ("przeprowadzilam sie do", MOVED, G0),
+    ("mieszkalem w", LEFT, G0),
+    ("mieszkalam w", LEFT, G0),
+    ("bydlim v", RESIDENCE, G0),
+    ("bydlime v", RESIDENCE, G0),
+    ("ziju v", RESIDENCE, G0),
+    ("jsem z", ORIGIN, G0),
+    ("jsem v", PRESENT, G0),
+    ("живу в", RESIDENCE, G0),
+    ("живу во", RESIDENCE, G0),
+    ("мы живём в", RESIDENCE, G0),
+    ("проживаю в", RESIDENCE, G0),
+    ("нахожусь в", PRESENT, G0),
+    ("я сейчас в", PRESENT, G0),
+    ("переехал в", MOVED, G0),
+    ("переехала в", MOVED, G0),
+    ("переехали в", MOVED, G0),
+    ("родом из", ORIGIN, G0),
+    ("жил в", LEFT, G0),
+    ("жила в", LEFT, G0),
+    ("на гастролях в", TOUR, G0),
+    ("живу у", RESIDENCE, G0),
+    ("мешкаю в", RESIDENCE, G0),
+    ("мешкаю у", RESIDENCE, G0),
+    ("переїхав до", MOVED, G0),
+    ("переїхала до", MOVED, G0),
+    ("переїхав у", MOVED, G0),
+    ("я родом з", ORIGIN, G0),
+    // Arabic
+    ("أعيش في", RESIDENCE, G0),
+    ("اعيش في", RESIDENCE, G0),
+    ("أسكن في", RESIDENCE, G0),
+    ("اسكن في", RESIDENCE, G0),
+    ("نعيش في", RESIDENCE, G0),
+    ("مقيم في", RESIDENCE, G0),
+    ("مقيمة في", RESIDENCE, G0),
+    ("أقيم في", RESIDENCE, G0),
+    ("اقيم في", RESIDENCE, G0),
+    ("أنا في", PRESENT, G0),
+    ("انا في", PRESENT, G0),
+    ("أنا من", ORIGIN, G0),
+    ("انا من", ORIGIN, G0),
+    ("انتقلت إلى", MOVED, G0),
+    ("انتقلت الى", MOVED, G0),
+    ("انتقلت ل", MOVED, G0),
+    ("كنت أعيش في", LEFT, G0),
+    ("كنت اعيش في", LEFT, G0),
+    ("جولة في", TOUR, G0),
+    ("حفلة في", TOUR, G0),
+    ("ساكن", RESIDENCE, G0),
+    ("ساكنة", RESIDENCE, G0),
+    ("عايش", RESIDENCE, G0),
+    ("عايشة", RESIDENCE, G0),
+    ("عايشين", RESIDENCE, G0),
+    ("ساكنين", RESIDENCE, G0),
+    ("كنسكن", RESIDENCE, G0),
+    ("نسكن", RESIDENCE, G0),
+    ("مقيم", RESIDENCE, G0),
+    ("مقيمة", RESIDENCE, G0),
+    ("في", WEAK, GW),
+    // Greek
+    ("μένω στην", RESIDENCE, G0),
+    ("μένω στη", RESIDENCE, G0),
+    ("μένω στο", RESIDENCE, G0),
+    ("μένω στον", RESIDENCE, G0),
+    ("ζω στην", RESIDENCE, G0),
+    ("ζω στη", RESIDENCE, G0),
+    ("ζω στο", RESIDENCE, G0),
+    ("ζω στον", RESIDENCE, G0),
+    ("είμαι στην", PRESENT, G0),
+    ("είμαι στη", PRESENT, G0),
+    ("είμαι στο", PRESENT, G0),
+    ("είμαι από", ORIGIN, G0),
+    ("είμαι από την", ORIGIN, G0),
+    ("είμαι από τη", ORIGIN, G0),
+    ("μετακόμισα στην", MOVED, G0),
+    ("μετακόμισα στη", MOVED, G0),
+    ("μετακόμισα στο", MOVED, G0),
+    ("έμενα στην", LEFT, G0),
+    ("έμενα στη", LEFT, G0),
+    ("έμενα στο", LEFT, G0),
+    ("στην", WEAK, GW),
+    ("στη", WEAK, GW),
+    // Hebrew (the preposition is glued to the place: "בתל אביב")
+    ("אני גר", RESIDENCE, G0),
+    ("אני גרה", RESIDENCE, G0),
+    ("אנחנו גרים", RESIDENCE, G0),
+    ("גר", RESIDENCE, GP),
+    ("גרה", RESIDENCE, GP),
+    ("עברתי", MOVED, G0),
+    ("עברנו", MOVED, G0),
+    ("גרתי", LEFT, G0),
+    // Indonesian
+    ("saya tinggal di", RESIDENCE, G0),
+    ("aku tinggal di", RESIDENCE, G0),
+    ("tinggal di", RESIDENCE, GP),
+    ("saya di", PRESENT, G0),
+    ("aku di", PRESENT, G0),
+    ("saya dari", ORIGIN, G0),
+    ("aku dari", ORIGIN, G0),
+    ("saya berasal dari", ORIGIN, G0),
+    ("pindah ke", MOVED, G0),
+    ("berbasis di", BASED, G0),
+    ("dulu tinggal di", LEFT, G0),
+    ("tur di", TOUR, G0),
+    ("di", WEAK, GW),
+    // Romanian
+    ("locuiesc in", RESIDENCE, G0),
+    ("locuiesc la", RESIDENCE, G0),
+    ("traiesc in", RESIDENCE, G0),
+    ("stau in", RESIDENCE, G0),
+    ("sunt in", PRESENT, G0),
+    ("sunt din", ORIGIN, G0),
+    ("m am mutat in", MOVED, G0),
+    ("m am mutat la", MOVED, G0),
+    ("am locuit in", LEFT, G0),
+    ("in turneu in", TOUR, G0),
+    // Vietnamese
+    ("tôi sống ở", RESIDENCE, G0),
+    ("mình sống ở", RESIDENCE, G0),
+    ("em sống ở", RESIDENCE, G0),
+    ("sống ở", RESIDENCE, GP),
+    ("sống tại", RESIDENCE, GP),
+    ("tôi ở", PRESENT, G0),
+    ("tôi đến từ", ORIGIN, G0),
+    ("mình đến từ", ORIGIN, G0),
+    ("chuyển đến", MOVED, G0),
+    ("chuyển vào", MOVED, G0),
+    ("chuyển ra", MOVED, G0),
+    ("ở", WEAK, GW),
+    ("tại", WEAK, GW),
+    // Hindi (romanised) before the place
+    ("main rehta hoon", RESIDENCE, G0),
+];
+
+/// Cues that follow the place, for languages whose prepositions come after
+/// the name (Turkish, Hindi, Hungarian verbs): `İstanbul'da yaşıyorum`,
+/// `मुंबई में रहता हूँ`, `Budapesten élek`.
+const POST_CUES: &[(&str, EvidenceKind)] = &[
+    // Turkish (suffixes after the apostrophe of a proper noun)
+    ("da yasiyorum", RESIDENCE),
+    ("de yasiyorum", RESIDENCE),
+    ("ta yasiyorum", RESIDENCE),
+    ("te yasiyorum", RESIDENCE),
+    ("da yasiyoruz", RESIDENCE),
+    ("de yasiyoruz", RESIDENCE),
+    ("da oturuyorum", RESIDENCE),
+    ("de oturuyorum", RESIDENCE),
+    ("ta oturuyorum", RESIDENCE),
+    ("te oturuyorum", RESIDENCE),
+    ("da yasamaktayim", RESIDENCE),
+    ("de yasamaktayim", RESIDENCE),
+    ("da ikamet ediyorum", RESIDENCE),
+    ("de ikamet ediyorum", RESIDENCE),
+    ("dayim", PRESENT),
+    ("deyim", PRESENT),
+    ("tayim", PRESENT),
+    ("teyim", PRESENT),
+    ("dayiz", PRESENT),
+    ("deyiz", PRESENT),
+    ("liyim", ORIGIN),
+    ("luyum", ORIGIN),
+    ("lıyım", ORIGIN),
+    ("dan geliyorum", ORIGIN),
+    ("den geliyorum", ORIGIN),
+    ("tan geliyorum", ORIGIN),
+    ("ten geliyorum", ORIGIN),
+    ("a tasindim", MOVED),
+    ("e tasindim", MOVED),
+    ("ya tasindim", MOVED),
+    ("ye tasindim", MOVED),
+    ("da yasiyordum", LEFT),
+    ("de yasiyordum", LEFT),
+    ("da konser", TOUR),
+    ("de konser", TOUR),
+    ("turnesi", TOUR),
+    // Hindi
+    ("में रहता", RESIDENCE),
+    ("में रहती", RESIDENCE),
+    ("में रहते", RESIDENCE),
+    ("में रह रहा", RESIDENCE),
+    ("में रह रही", RESIDENCE),
+    ("में हूँ", PRESENT),
+    ("में हूं", PRESENT),
+    ("से हूँ", ORIGIN),
+    ("से हूं", ORIGIN),
+    ("का रहने वाला", ORIGIN),
+    ("की रहने वाली", ORIGIN),
+    ("में शिफ्ट", MOVED),
+    ("में रहता था", LEFT),
+    ("में रहती थी", LEFT),
+    ("mein rehta", RESIDENCE),
+    ("mein rehti", RESIDENCE),
+    ("mein rehte", RESIDENCE),
+    ("me rehta", RESIDENCE),
+    ("me rehti", RESIDENCE),
+    ("mein rehta tha", LEFT),
+    ("se hoon", ORIGIN),
+    ("se hu", ORIGIN),
+    ("yasiyorum", RESIDENCE),
+    ("oturuyorum", RESIDENCE),
+    ("yasiyoruz", RESIDENCE),
+    // Hungarian (after an inflected place)
+    ("elek", RESIDENCE),
+    ("lakom", RESIDENCE),
+    ("lakunk", RESIDENCE),
+    ("elunk", RESIDENCE),
+    ("vagyok", PRESENT),
+    ("eltem", LEFT),
+    ("laktam", LEFT),
+    // Finnish
+    ("asun", RESIDENCE),
 ];
 
 /// Words that may sit between the words of a cue ("I'm currently based in").
@@ -593,19 +928,24 @@ const NEGATORS: &[&str] = &[
 ];
 
 struct Cue {
-    words: Vec<&'static str>,
-    strength: f32,
+    words: Vec<String>,
+    kind: EvidenceKind,
     guard: Guard,
 }
 
-static CUE_INDEX: LazyLock<HashMap<&'static str, Vec<Cue>>> = LazyLock::new(|| {
-    let mut map: HashMap<&'static str, Vec<Cue>> = HashMap::new();
-    for (phrase, strength, guard) in CUES {
-        let words: Vec<&'static str> = phrase.split(' ').collect();
+/// Cue phrases are folded like the text, so they are written naturally.
+fn fold_phrase(p: &str) -> Vec<String> {
+    text::tokenize(p).into_iter().map(|t| t.norm).collect()
+}
+
+static CUE_INDEX: LazyLock<HashMap<String, Vec<Cue>>> = LazyLock::new(|| {
+    let mut map: HashMap<String, Vec<Cue>> = HashMap::new();
+    for (phrase, kind, guard) in CUES {
+        let words = fold_phrase(phrase);
         if let Some(first) = words.first() {
-            map.entry(first).or_default().push(Cue {
+            map.entry(first.clone()).or_default().push(Cue {
                 words,
-                strength: *strength,
+                kind: *kind,
                 guard: *guard,
             });
         }
@@ -613,19 +953,30 @@ static CUE_INDEX: LazyLock<HashMap<&'static str, Vec<Cue>>> = LazyLock::new(|| {
     map
 });
 
+static POST_CUE_LIST: LazyLock<Vec<(Vec<String>, EvidenceKind)>> = LazyLock::new(|| {
+    let mut v: Vec<(Vec<String>, EvidenceKind)> = POST_CUES
+        .iter()
+        .map(|(p, k)| (fold_phrase(p), *k))
+        .collect();
+    // Longest first: "da yasiyordum" (left) before "da" forms.
+    v.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
+    v
+});
+
 /// A place statement found in the text.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Statement {
-    pub country: CountryCode,
-    pub confidence: f32,
-    /// Line, then column: earlier statements win ties.
-    order: (usize, usize),
+#[derive(Clone, Debug)]
+struct Statement {
+    kind: EvidenceKind,
+    shares: Vec<(CountryCode, f32)>,
+    text: String,
+    note: Option<String>,
 }
 
 /// A place with its optional qualifier ("Paris, TX", "Toronto, Canada").
 struct Resolved {
-    country: Option<CountryCode>,
-    flags: u8,
+    place: Place,
+    /// Countries after the qualifier narrowed them.
+    shares: Vec<(CountryCode, f32)>,
     /// Index of the first token after the place (and qualifier).
     end: usize,
     /// Index of the first token after the place itself.
@@ -633,11 +984,30 @@ struct Resolved {
     qualified: bool,
 }
 
+/// Narrows a place's countries to those of a qualifier; a qualifier the
+/// place is not known in wins outright ("Springfield, Jamaica").
+fn narrow(shares: &[(CountryCode, f32)], to: &[CountryCode]) -> Vec<(CountryCode, f32)> {
+    if to.is_empty() {
+        return shares.to_vec();
+    }
+    let kept: Vec<(CountryCode, f32)> = shares
+        .iter()
+        .copied()
+        .filter(|(c, _)| to.contains(c))
+        .collect();
+    let total: f32 = kept.iter().map(|k| k.1).sum();
+    if kept.is_empty() || total <= 0.0 {
+        let share = 1.0 / to.len() as f32;
+        return to.iter().map(|c| (*c, share)).collect();
+    }
+    kept.into_iter().map(|(c, s)| (c, s / total)).collect()
+}
+
 fn resolve(tokens: &[Token], i: usize) -> Option<Resolved> {
     let (p, n) = places::match_at(tokens, i)?;
     let mut r = Resolved {
-        country: p.country,
-        flags: p.flags,
+        shares: p.shares.clone(),
+        place: p,
         end: i + n,
         name_end: i + n,
         qualified: false,
@@ -648,23 +1018,29 @@ fn resolve(tokens: &[Token], i: usize) -> Option<Resolved> {
     if !matches!(next.sep, Sep::Space | Sep::Comma) {
         return Some(r);
     }
-    let specific = p.kind == Kind::City || p.country.is_none();
+    let specific = r.place.kind == Kind::City || r.place.shares.len() > 1;
     if let Some((q, qn)) = places::match_at(tokens, r.end) {
         if q.kind != Kind::City {
-            if q.country.is_some()
-                && (specific
-                    || p.kind == Kind::Region && q.kind == Kind::Country && p.country == q.country)
-            {
-                r.country = q.country;
+            let to: Vec<CountryCode> = q.shares.iter().map(|s| s.0).collect();
+            if specific || r.place.kind == Kind::Region {
+                let narrowed = narrow(&r.shares, &to);
+                // A region only qualifies a place it contains.
+                if q.kind == Kind::Country
+                    || narrowed
+                        .iter()
+                        .any(|(c, _)| r.shares.iter().any(|s| s.0 == *c))
+                {
+                    r.shares = narrowed;
+                }
             }
             r.end += qn;
             r.qualified = true;
         }
-    } else if (specific || p.kind == Kind::Region)
-        && let Some(qc) = places::qualifier_abbrev(next, p.country)
+    } else if (specific || r.place.kind == Kind::Region)
+        && let Some(codes) = places::qualifier_code(next)
     {
-        if qc.is_some() && specific {
-            r.country = qc;
+        if specific && !codes.is_empty() {
+            r.shares = narrow(&r.shares, &codes);
         }
         r.end += 1;
         r.qualified = true;
@@ -672,15 +1048,43 @@ fn resolve(tokens: &[Token], i: usize) -> Option<Resolved> {
     Some(r)
 }
 
+/// A place whose token carries an ending or a glued preposition
+/// ("Warszawie", "Москве", "בתל אביב", "بالقاهرة"), right at a cue.
+fn resolve_inflected(tokens: &[Token], i: usize) -> Option<Resolved> {
+    let t = tokens.get(i)?;
+    // Glued Hebrew and Arabic prepositions.
+    for prefix in ["ב", "ל", "מ", "ו", "ل", "ب", "و", "ف", "بال", "فال", "في"] {
+        if let Some(rest) = t.norm.strip_prefix(prefix)
+            && rest.chars().count() >= 2
+        {
+            let mut copy: Vec<Token> = tokens[i..tokens.len().min(i + 5)].to_vec();
+            copy[0].norm = rest.to_string();
+            if let Some(mut r) = resolve(&copy, 0) {
+                r.end += i;
+                r.name_end += i;
+                return Some(r);
+            }
+        }
+    }
+    let p = places::match_inflected(t)?;
+    Some(Resolved {
+        shares: p.shares.clone(),
+        place: p,
+        end: i + 1,
+        name_end: i + 1,
+        qualified: false,
+    })
+}
+
 fn in_list(list: &[&str], w: &str) -> bool {
     list.contains(&w)
 }
 
-/// Matches `cue` at `tokens[i..]`, allowing adverbs between its words;
-/// returns the index after the cue.
-fn match_cue(tokens: &[Token], i: usize, cue: &Cue) -> Option<usize> {
+/// Matches `words` at `tokens[i..]`, allowing adverbs between them;
+/// returns the index after the match.
+fn match_words(tokens: &[Token], i: usize, words: &[String]) -> Option<usize> {
     let mut j = i;
-    for (k, w) in cue.words.iter().enumerate() {
+    for (k, w) in words.iter().enumerate() {
         if k > 0 {
             while tokens
                 .get(j)
@@ -717,99 +1121,300 @@ fn clause_before(tokens: &[Token], i: usize, max: usize) -> impl Iterator<Item =
     .take(max)
 }
 
-fn guard_ok(tokens: &[Token], start: usize, end: usize, cue: &Cue) -> bool {
+/// Words that make a place a tour stop or a trip.
+const TOURING: &[&str] = &[
+    "tour",
+    "toured",
+    "touring",
+    "tours",
+    "tournee",
+    "turne",
+    "turnen",
+    "gira",
+    "played",
+    "play",
+    "playing",
+    "gig",
+    "gigs",
+    "show",
+    "shows",
+    "concert",
+    "concerts",
+    "festival",
+    "festivals",
+    "visited",
+    "visit",
+    "visiting",
+    "trip",
+    "trips",
+    "vacation",
+    "holiday",
+    "holidays",
+    "flew",
+    "flight",
+    "flying",
+    "fly",
+    "travel",
+    "traveled",
+    "travelled",
+    "traveling",
+    "travelling",
+    "viagem",
+    "viajei",
+    "ferias",
+    "vacaciones",
+    "viaje",
+    "voyage",
+    "vacances",
+    "reise",
+    "urlaub",
+    "konzert",
+    "gespielt",
+    "tocamos",
+    "toquei",
+    "tocando",
+    "tonight",
+    "booked",
+    "booking",
+];
+
+/// Whether the words just before a statement make it a tour stop or trip.
+fn touring_context(tokens: &[Token], start: usize) -> bool {
+    clause_before(tokens, start, 5).any(|t| in_list(TOURING, &t.norm))
+}
+
+/// Whether the words around a statement make it travel, the past or the
+/// future rather than where the sender lives.
+fn travel_context(tokens: &[Token], start: usize, end: usize) -> bool {
+    let travel_before = clause_before(tokens, start, 7).any(|t| in_list(TRAVEL, &t.norm));
+    let time_after = tokens
+        .iter()
+        .skip(end)
+        .take(4)
+        .take_while(|t| t.sep != Sep::Stop)
+        .any(|t| {
+            in_list(TIME_AFTER, &t.norm)
+                || (t.norm.len() == 4 && t.norm.chars().all(|c| c.is_ascii_digit()))
+        });
+    travel_before || time_after
+}
+
+/// What a cue match amounts to once its context is read.
+enum Verdict {
+    Reject,
+    Keep(EvidenceKind, Option<&'static str>),
+}
+
+fn judge(tokens: &[Token], start: usize, end: usize, place_end: usize, cue: &Cue) -> Verdict {
     // Negations directly before the cue ("I don't live in", "não moro em").
     if clause_before(tokens, start, 2).any(|t| in_list(NEGATORS, &t.norm)) {
-        return false;
+        return Verdict::Reject;
     }
     match cue.guard {
-        Guard::None => true,
-        Guard::Person => clause_before(tokens, start, 2).all(|t| !in_list(PERSON_REJECT, &t.norm)),
-        Guard::Weak => {
-            let travel_before = clause_before(tokens, start, 7).any(|t| in_list(TRAVEL, &t.norm));
-            let time_after = tokens
-                .iter()
-                .skip(end)
-                .take(4)
-                .take_while(|t| t.sep != Sep::Stop)
-                .any(|t| {
-                    in_list(TIME_AFTER, &t.norm)
-                        || (t.norm.len() == 4 && t.norm.chars().all(|c| c.is_ascii_digit()))
-                });
-            !travel_before && !time_after
+        Guard::None => {}
+        Guard::Person => {
+            if clause_before(tokens, start, 2).any(|t| in_list(PERSON_REJECT, &t.norm)) {
+                return Verdict::Reject;
+            }
         }
+        Guard::Weak => {}
+    }
+    const TOUR_NOTE: Option<&str> = Some("tour stop or trip: not where they need care");
+    match cue.kind {
+        EvidenceKind::Tour => Verdict::Keep(TOUR, TOUR_NOTE),
+        EvidenceKind::Left => Verdict::Keep(LEFT, Some("a place they left")),
+        EvidenceKind::Mention | EvidenceKind::Present | EvidenceKind::Greeting
+            if touring_context(tokens, start) =>
+        {
+            Verdict::Keep(TOUR, TOUR_NOTE)
+        }
+        EvidenceKind::Mention if travel_context(tokens, start, place_end.max(end)) => {
+            Verdict::Reject
+        }
+        k => Verdict::Keep(k, None),
     }
 }
 
-/// Statements introduced by cue phrases in the token stream.
-fn cue_statements(tokens: &[Token], out: &mut Vec<Statement>) {
-    // Ends of cues rejected by their guard ("used to live in"): the bare
-    // preposition ending at the same place must not count either.
-    let mut rejected_ends: Vec<usize> = Vec::new();
+/// Whether the place may be taken at a cue of `kind`: lower-case names and
+/// common words ("Nice", "Reading") need a clear cue and a capital.
+fn case_ok(tokens: &[Token], r: &Resolved, start: usize, kind: EvidenceKind) -> bool {
+    let first = &tokens[start];
+    let native = r.place.flags & flag::NATIVE != 0 || !first.norm.is_ascii();
+    // Scripts without capitals (Arabic, Hebrew, Devanagari...) count as capitalised.
+    let caseless = !first
+        .norm
+        .chars()
+        .any(|c| c.is_lowercase() || c.is_uppercase());
+    let capital = first.upper_initial || first.all_upper || caseless;
+    // "Chad's band", "Paris Hilton", "India Rose": a person, not a place.
+    if !r.qualified && !native {
+        match tokens.get(r.name_end) {
+            Some(t) if t.sep == Sep::Space && t.norm == "s" => return false,
+            Some(t)
+                if t.sep == Sep::Space
+                    && t.upper_initial
+                    && !t.all_upper
+                    && !places::is_place_start(tokens, r.name_end) =>
+            {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    if r.place.flags & flag::COMMON != 0 {
+        return capital && clear(kind);
+    }
+    if capital || native {
+        return true;
+    }
+    // Another language's name for a country ("cada" is not Čada, Chad).
+    if r.place.kind == Kind::Country && r.place.flags & flag::ALT != 0 {
+        return clear(kind);
+    }
+    // Lower case after a bare preposition only for a large place ("in amsterdam").
+    clear(kind) || r.place.size >= 100_000.0
+}
+
+/// An unknown town followed by a known region or country ("Hebden Bridge,
+/// West Yorkshire", "Marfa, Texas"): the region or country, qualified.
+fn resolve_unknown_town(tokens: &[Token], p: usize) -> Option<Resolved> {
+    let mut q = p;
+    while q < tokens.len() && q < p + 4 {
+        let t = &tokens[q];
+        if q > p && t.sep == Sep::Comma {
+            let r = resolve(tokens, q)?;
+            return (r.place.kind != Kind::City && r.place.flags & flag::COMMON == 0).then_some(
+                Resolved {
+                    qualified: true,
+                    ..r
+                },
+            );
+        }
+        if !t.upper_initial || (q > p && t.sep != Sep::Space) {
+            return None;
+        }
+        q += 1;
+    }
+    None
+}
+
+fn snippet(text: &str, tokens: &[Token], from: usize, to: usize) -> String {
+    let a = tokens.get(from).map_or(0, |t| t.span.0);
+    let b = tokens
+        .get(to.saturating_sub(1).max(from))
+        .map_or(text.len(), |t| t.span.1);
+    clip(text.get(a..b).unwrap_or(""))
+}
+
+/// Statements introduced by cue phrases before the place.
+fn cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
+    // Per place start, the longest cue wins ("used to live in" over "live in").
+    let mut best: HashMap<usize, (usize, Statement)> = HashMap::new();
     for i in 0..tokens.len() {
         let Some(cues) = CUE_INDEX.get(tokens[i].norm.as_str()) else {
             continue;
         };
         for cue in cues {
-            let Some(end) = match_cue(tokens, i, cue) else {
+            let Some(end) = match_words(tokens, i, &cue.words) else {
                 continue;
             };
-            if cue.guard == Guard::Weak && rejected_ends.contains(&end) {
-                continue;
-            }
-            if !guard_ok(tokens, i, end, cue) {
-                rejected_ends.push(end);
-                continue;
-            }
             // The place, possibly after an article or two.
             let mut found = None;
             for p in end..end + 3 {
                 let Some(t) = tokens.get(p) else { break };
-                if matches!(t.sep, Sep::Stop) {
+                if matches!(t.sep, Sep::Stop) || (p == end && matches!(t.sep, Sep::Newline)) {
                     break;
                 }
-                if let Some(r) = resolve(tokens, p) {
-                    found = Some(r);
+                // An article is skipped unless it starts a longer name
+                // ("in der" is not Der, Hungary; "Los Angeles" is a place).
+                let filler = in_list(FILLERS, &t.norm);
+                if let Some(r) = resolve(tokens, p)
+                    && !(filler && r.name_end == p + 1)
+                    && t.norm.chars().count() >= 2
+                {
+                    found = Some((p, r));
+                    break;
+                }
+                if cue.guard != Guard::Weak
+                    && let Some(r) = resolve_inflected(tokens, p)
+                {
+                    found = Some((p, r));
+                    break;
+                }
+                if let Some(r) = resolve_unknown_town(tokens, p) {
+                    found = Some((p, r));
                     break;
                 }
                 if !in_list(FILLERS, &t.norm) {
                     break;
                 }
             }
-            let Some(r) = found else { continue };
-            let Some(country) = r.country else { continue };
-            if r.flags & flag::NAME_LIKE != 0 && !name_like_ok(tokens, &r, cue.strength) {
+            let Some((p, r)) = found else { continue };
+            if r.shares.is_empty() {
+                continue;
+            }
+            let Verdict::Keep(kind, note) = judge(tokens, i, end, r.end, cue) else {
+                continue;
+            };
+            if !case_ok(tokens, &r, p, kind) {
                 continue;
             }
             let after = tokens.get(r.end).map(|t| t.norm.as_str());
             if matches!(after, Some("anymore" | "anywhere")) {
                 continue;
             }
-            out.push(Statement {
-                country,
-                confidence: cue.strength,
-                order: (tokens[i].line, i),
-            });
+            let len = end - i;
+            let st = Statement {
+                kind,
+                shares: r.shares.clone(),
+                text: snippet(text, tokens, i, r.end),
+                note: note.map(str::to_string),
+            };
+            match best.get(&p) {
+                Some((l, _)) if *l >= len => {}
+                _ => {
+                    best.insert(p, (len, st));
+                }
+            }
         }
     }
+    let mut v: Vec<(usize, Statement)> = best.into_iter().map(|(p, (_, s))| (p, s)).collect();
+    v.sort_by_key(|(p, _)| *p);
+    out.extend(v.into_iter().map(|(_, s)| s));
 }
 
-/// "Jordan", "Paris", "India" count only after a clear cue and when not
-/// followed directly by a capitalised word ("Paris Hilton", "Jordan Smith").
-fn name_like_ok(tokens: &[Token], r: &Resolved, strength: f32) -> bool {
-    if strength < ORIGIN {
-        return false;
-    }
-    if r.qualified {
-        return true;
-    }
-    match tokens.get(r.name_end) {
-        // "Chad's old band": a possessive makes it a person.
-        Some(t) if t.sep == Sep::Space && t.norm == "s" => false,
-        Some(t) if t.sep == Sep::Space && t.upper_initial => {
-            places::is_place_start(tokens, r.name_end)
+/// Statements whose cue follows the place ("İstanbul'da yaşıyorum").
+fn post_cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
+    let mut i = 0;
+    while i < tokens.len() {
+        let r = resolve(tokens, i).or_else(|| resolve_inflected(tokens, i));
+        let Some(r) = r else {
+            i += 1;
+            continue;
+        };
+        let hit = POST_CUE_LIST
+            .iter()
+            .find_map(|(words, kind)| match_words(tokens, r.end, words).map(|e| (e, *kind)));
+        if let Some((e, kind)) = hit
+            && !r.shares.is_empty()
+            && tokens
+                .get(r.end)
+                .is_some_and(|t| !matches!(t.sep, Sep::Stop | Sep::Newline))
+            && case_ok(tokens, &r, i, kind)
+        {
+            let note = match kind {
+                EvidenceKind::Tour => Some("tour stop or trip: not where they need care".into()),
+                EvidenceKind::Left => Some("a place they left".into()),
+                _ => None,
+            };
+            out.push(Statement {
+                kind,
+                shares: r.shares.clone(),
+                text: snippet(text, tokens, i, e),
+                note,
+            });
         }
-        _ => true,
+        i = r.end.max(i + 1);
     }
 }
 
@@ -886,100 +1491,129 @@ fn label_value(line: &str) -> Option<&str> {
     Some(value)
 }
 
-fn label_statement(line: &str, order: (usize, usize)) -> Option<Statement> {
+fn label_statement(line: &str) -> Option<Statement> {
     let value = label_value(line)?;
-    if let Some((country, _)) = cjk_places(value).next() {
+    if let Some((p, _)) = places::cjk_places(value).into_iter().next() {
         return Some(Statement {
-            country,
-            confidence: LABEL,
-            order,
+            kind: LABEL,
+            shares: p.shares,
+            text: clip(line),
+            note: None,
         });
     }
     let tokens = text::tokenize(value);
-    let mut first = None;
+    let mut first: Option<Vec<(CountryCode, f32)>> = None;
     let mut i = 0;
     while i < tokens.len() {
         if let Some(r) = resolve(&tokens, i) {
-            if let Some(c) = r.country {
-                // A country name, or a qualified city, is decisive.
-                let is_country =
-                    places::match_at(&tokens, i).is_some_and(|(p, _)| p.kind != Kind::City);
-                if is_country || r.qualified {
-                    return Some(Statement {
-                        country: c,
-                        confidence: LABEL,
-                        order,
-                    });
-                }
-                first.get_or_insert(c);
+            // A country name, or a qualified city, is decisive.
+            if r.place.kind != Kind::City || r.qualified {
+                return Some(Statement {
+                    kind: LABEL,
+                    shares: r.shares,
+                    text: clip(line),
+                    note: None,
+                });
             }
+            first.get_or_insert(r.shares);
             i = r.end;
         } else {
             i += 1;
         }
     }
-    first.map(|country| Statement {
-        country,
-        confidence: LABEL,
-        order,
+    first.map(|shares| Statement {
+        kind: LABEL,
+        shares,
+        text: clip(line),
+        note: None,
     })
 }
 
 /// A short line made only of places: "Lisboa, Portugal", "Nashville, TN 37203".
-fn signature_statement(line: &str, order: (usize, usize)) -> Option<Statement> {
+fn signature_statement(line: &str) -> Option<Statement> {
     let tokens = text::tokenize(line);
-    if !(2..=8).contains(&tokens.len()) {
+    if !(1..=8).contains(&tokens.len()) {
         return None;
     }
     let mut i = 0;
     let mut units = 0;
-    let mut country = None;
+    let mut shares: Option<Vec<(CountryCode, f32)>> = None;
     let mut qualified = false;
+    let mut has_country = false;
     while i < tokens.len() {
         if tokens[i].norm.chars().all(|c| c.is_ascii_digit()) {
             i += 1;
             continue;
         }
         let r = resolve(&tokens, i)?;
-        if r.flags & flag::NAME_LIKE != 0 && units == 0 && !r.qualified {
+        if !tokens[i].upper_initial && tokens[i].norm.is_ascii() {
             return None;
         }
-        match (country, r.country) {
-            (None, c) => country = c,
-            (Some(a), Some(b)) if a != b => return None,
-            _ => {}
+        if r.place.flags & flag::COMMON != 0 && units == 0 && !r.qualified {
+            return None;
         }
+        has_country |= r.place.kind != Kind::City;
+        shares = Some(match shares {
+            None => r.shares,
+            Some(prev) => {
+                let to: Vec<CountryCode> = r.shares.iter().map(|s| s.0).collect();
+                let n = narrow(&prev, &to);
+                if n.iter().all(|(c, _)| !prev.iter().any(|p| p.0 == *c)) {
+                    return None; // two places in different countries
+                }
+                n
+            }
+        });
         qualified |= r.qualified;
         units += 1;
         i = r.end;
     }
-    if units >= 2 || qualified {
-        country.map(|country| Statement {
-            country,
-            confidence: SIGNATURE,
-            order,
+    // A city with its region or country ("Lisboa, Portugal", "Nashville, TN");
+    // two bare towns ("Cody Harlan") are a name.
+    if (units >= 2 && has_country) || qualified || (units == 1 && has_country && tokens.len() <= 3)
+    {
+        shares.map(|shares| Statement {
+            kind: SIGNATURE,
+            shares,
+            text: clip(line),
+            note: None,
         })
     } else {
         None
     }
 }
 
-const CJK_SUFFIX: &[(&str, f32)] = &[
+/// Cues after a CJK place, longest first within a kind's family.
+const CJK_SUFFIX: &[(&str, EvidenceKind)] = &[
+    ("に住んでいました", LEFT),
+    ("に住んでいた", LEFT),
+    ("に住んでた", LEFT),
     ("に住んで", RESIDENCE),
     ("に住む", RESIDENCE),
+    ("に住んでます", RESIDENCE),
     ("に在住", RESIDENCE),
     ("在住", RESIDENCE),
     ("に暮らして", RESIDENCE),
     ("で暮らして", RESIDENCE),
+    ("で生活", RESIDENCE),
     ("を拠点に", BASED),
     ("に拠点", BASED),
+    ("拠点", BASED),
     ("にいます", PRESENT),
     ("に居ます", PRESENT),
     ("にいる", PRESENT),
     ("に引っ越し", MOVED),
     ("へ引っ越し", MOVED),
+    ("に移住", MOVED),
+    ("へ移住", MOVED),
+    ("から引っ越し", LEFT),
     ("から来", ORIGIN),
     ("出身", ORIGIN),
+    ("でライブ", TOUR),
+    ("公演", TOUR),
+    ("ツアー", TOUR),
+    ("에 살았", LEFT),
+    ("에서 살았", LEFT),
     ("에 살고", RESIDENCE),
     ("에 살아", RESIDENCE),
     ("에 삽니다", RESIDENCE),
@@ -990,97 +1624,108 @@ const CJK_SUFFIX: &[(&str, f32)] = &[
     ("에서 거주", RESIDENCE),
     ("에 있어", PRESENT),
     ("에 있습니다", PRESENT),
-    ("에서 지내", PRESENT),
+    ("에 있는", PRESENT),
+    ("에서 지내", RESIDENCE),
     ("에서 활동", BASED),
     ("으로 이사", MOVED),
     ("로 이사", MOVED),
+    ("에서 이사", LEFT),
+    ("에서 왔", ORIGIN),
     ("출신", ORIGIN),
+    ("에서 공연", TOUR),
+    ("투어", TOUR),
+    ("공연", TOUR),
 ];
 
-const CJK_PREFIX: &[(&str, f32)] = &[
+/// Cues before a CJK place.
+const CJK_PREFIX: &[(&str, EvidenceKind)] = &[
+    ("以前住在", LEFT),
+    ("之前住在", LEFT),
+    ("曾经住在", LEFT),
     ("居住在", RESIDENCE),
     ("生活在", RESIDENCE),
     ("定居在", RESIDENCE),
     ("住在", RESIDENCE),
+    ("现住", RESIDENCE),
     ("現住", RESIDENCE),
     ("现居", RESIDENCE),
     ("現居", RESIDENCE),
+    ("目前在", PRESENT),
+    ("现在在", PRESENT),
+    ("現在在", PRESENT),
     ("我在", PRESENT),
+    ("我们在", PRESENT),
+    ("人在", PRESENT),
+    ("搬到", MOVED),
+    ("搬去", MOVED),
+    ("移居", MOVED),
     ("来自", ORIGIN),
     ("來自", ORIGIN),
+    ("巡演", TOUR),
+    ("巡迴", TOUR),
+    ("去了", TOUR),
 ];
 
-/// CJK place names in `s`, with their byte offsets and lengths.
-fn cjk_places(s: &str) -> impl Iterator<Item = (CountryCode, (usize, usize))> + '_ {
-    places::CJK_PLACES.iter().flat_map(move |(name, alpha2)| {
-        let cc: Option<CountryCode> = alpha2.parse().ok();
-        s.match_indices(name)
-            .filter_map(move |(idx, m)| cc.map(|c| (c, (idx, m.len()))))
-    })
-}
-
-fn cjk_statements(line: &str, line_no: usize, out: &mut Vec<Statement>) {
+fn cjk_statements(line: &str, out: &mut Vec<Statement>) {
     if line.is_ascii() {
         return;
     }
-    for (country, (idx, len)) in cjk_places(line) {
+    for (place, (idx, len)) in places::cjk_places(line) {
         let before = &line[..idx];
-        let after = &line[idx + len..];
-        let strength = CJK_SUFFIX
+        let after = line[idx + len..].trim_start_matches(['市', '都', '府', '県', '道']);
+        let kind = CJK_SUFFIX
             .iter()
-            .filter(|(s, _)| after.starts_with(s))
-            .chain(CJK_PREFIX.iter().filter(|(p, _)| before.ends_with(p)))
-            .map(|(_, c)| *c)
-            .fold(0.0_f32, f32::max);
-        if strength > 0.0 {
+            .find(|(s, _)| after.starts_with(s))
+            .or_else(|| CJK_PREFIX.iter().find(|(p, _)| before.ends_with(p)))
+            .map(|(_, k)| *k);
+        if let Some(kind) = kind {
+            let from = before.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+            let to = after
+                .char_indices()
+                .nth(8)
+                .map_or(line.len(), |(i, _)| line.len() - after.len() + i);
+            let note = match kind {
+                EvidenceKind::Tour => Some("tour stop or trip: not where they need care".into()),
+                EvidenceKind::Left => Some("a place they left".into()),
+                _ => None,
+            };
             out.push(Statement {
-                country,
-                confidence: strength,
-                order: (line_no, idx),
+                kind,
+                shares: place.shares,
+                text: clip(line.get(from..to).unwrap_or(line)),
+                note,
             });
         }
     }
 }
 
-/// All statements in the subject and the (already unquoted) body.
-pub(super) fn statements(subject: &str, body: &str) -> Vec<Statement> {
+/// Every statement about places in the subject and the (already unquoted)
+/// body.
+pub(super) fn findings(subject: &str, body: &str) -> Vec<Finding> {
     // The subject is line 0; a "." line keeps cues from running into the body.
     let combined = format!("{subject}\n.\n{body}");
     let mut out = Vec::new();
     let tokens = text::tokenize(&combined);
-    cue_statements(&tokens, &mut out);
-    for (n, line) in combined.lines().enumerate() {
+    cue_statements(&combined, &tokens, &mut out);
+    post_cue_statements(&combined, &tokens, &mut out);
+    for line in combined.lines() {
         let trimmed = line.trim();
         if trimmed.is_empty() {
             continue;
         }
-        if let Some(s) = label_statement(trimmed, (n, 0)) {
+        if let Some(s) = label_statement(trimmed) {
             out.push(s);
-        } else if let Some(s) = signature_statement(trimmed, (n, 0)) {
+        } else if let Some(s) = signature_statement(trimmed) {
             out.push(s);
         }
-        cjk_statements(trimmed, n, &mut out);
+        cjk_statements(trimmed, &mut out);
     }
-    out
-}
-
-/// The best statement: the strongest cue, earliest on ties. Another equally
-/// strong statement naming a different country lowers the confidence.
-pub(super) fn best(statements: &[Statement]) -> Option<(CountryCode, f32)> {
-    let best = statements.iter().copied().reduce(|a, b| {
-        if b.confidence > a.confidence || (b.confidence == a.confidence && b.order < a.order) {
-            b
-        } else {
-            a
-        }
-    })?;
-    let contested = statements
-        .iter()
-        .any(|s| s.country != best.country && s.confidence >= best.confidence - 0.05);
-    let confidence = if contested {
-        best.confidence * 0.8
-    } else {
-        best.confidence
-    };
-    Some((best.country, confidence))
+    out.into_iter()
+        .map(|s| Finding {
+            kind: s.kind,
+            shares: s.shares,
+            text: s.text,
+            note: s.note,
+        })
+        .collect()
 }

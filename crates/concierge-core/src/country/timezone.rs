@@ -36,12 +36,3 @@ pub(super) fn candidates(offset_minutes: i32) -> &'static [&'static str] {
         _ => &[],
     }
 }
-
-/// Confidence of a guess from the offset alone: very low, and lower the more
-/// countries share the offset.
-pub(super) fn standalone_confidence(n: usize) -> f32 {
-    match n {
-        0 => 0.0,
-        n => (0.2 / n as f32).max(0.05),
-    }
-}

@@ -1,0 +1,271 @@
+//! The pieces of evidence a message offers about where its writer lives,
+//! each with the countries it points to. [`super::model`] weighs them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CountryCode, CountrySource, Evidence, domain, language, phone, stated, text, timezone,
+};
+
+/// What kind of evidence an item is. Every kind has its own fitted weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// "I live in", "moro em", "ich wohne in", "東京在住".
+    Residence,
+    /// "I'm in", "estoy en", "here in": where they are now.
+    Present,
+    /// "I moved to", "me mudei para": where they live since.
+    MovedTo,
+    /// "based in", "located in".
+    Based,
+    /// "greetings from", "writing from", "saludos desde".
+    Greeting,
+    /// A form-like line: `Country: Brazil`, `Location: Leeds`.
+    Label,
+    /// A signature line of places ("Lisboa, Portugal", "Nashville, TN").
+    Signature,
+    /// "I'm from", "sou de", "出身": where they come from.
+    Origin,
+    /// A place after a bare preposition ("in Berlin", "em Lisboa").
+    Mention,
+    /// A place they left ("I used to live in", "moved from", "lived in … before").
+    Left,
+    /// A tour stop, gig, festival or trip: not where they need care.
+    Tour,
+    /// A phone number in international format.
+    PhoneInternational,
+    /// A national-format number valid in a country other evidence suggests.
+    PhoneNational,
+    /// The ccTLD of the sender's address.
+    Domain,
+    /// The country of the requester's earlier cases.
+    History,
+    /// The language of the message.
+    Language,
+    /// The UTC offset of the Date header.
+    Timezone,
+}
+
+impl EvidenceKind {
+    /// Every kind, in the order of the model's weight vector.
+    pub const ALL: [EvidenceKind; 17] = [
+        Self::Residence,
+        Self::Present,
+        Self::MovedTo,
+        Self::Based,
+        Self::Greeting,
+        Self::Label,
+        Self::Signature,
+        Self::Origin,
+        Self::Mention,
+        Self::Left,
+        Self::Tour,
+        Self::PhoneInternational,
+        Self::PhoneNational,
+        Self::Domain,
+        Self::History,
+        Self::Language,
+        Self::Timezone,
+    ];
+
+    /// The snake_case name, as serialised and in the weights file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Residence => "residence",
+            Self::Present => "present",
+            Self::MovedTo => "moved_to",
+            Self::Based => "based",
+            Self::Greeting => "greeting",
+            Self::Label => "label",
+            Self::Signature => "signature",
+            Self::Origin => "origin",
+            Self::Mention => "mention",
+            Self::Left => "left",
+            Self::Tour => "tour",
+            Self::PhoneInternational => "phone_international",
+            Self::PhoneNational => "phone_national",
+            Self::Domain => "domain",
+            Self::History => "history",
+            Self::Language => "language",
+            Self::Timezone => "timezone",
+        }
+    }
+
+    /// Index in [`Self::ALL`].
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+
+    /// The family a guess decided by this kind is reported under.
+    pub fn source(self) -> CountrySource {
+        match self {
+            Self::PhoneInternational | Self::PhoneNational => CountrySource::Phone,
+            Self::Domain => CountrySource::Domain,
+            Self::History => CountrySource::History,
+            Self::Language => CountrySource::Language,
+            Self::Timezone => CountrySource::Timezone,
+            _ => CountrySource::Stated,
+        }
+    }
+}
+
+impl fmt::Display for EvidenceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One piece of evidence for one country, as shown to caseworkers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    /// What kind of evidence it is.
+    pub kind: EvidenceKind,
+    /// The country it points to.
+    pub country: CountryCode,
+    /// The words, number, header or value it came from (at most 120 chars).
+    pub text: String,
+    /// Its contribution to the country's score (the kind's weight times the
+    /// share of the name's population in this country); negative for places
+    /// left, tour stops and other counter-evidence.
+    pub weight: f32,
+    /// A word of explanation, e.g. "tour stop: not where they need care".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A finding before weighing: one kind, the countries it points to with
+/// their shares (summing to at most 1), and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// What kind of evidence it is.
+    pub kind: EvidenceKind,
+    /// Countries and shares: 1.0 for an unambiguous name, the population
+    /// share for a name that exists in several countries.
+    pub shares: Vec<(CountryCode, f32)>,
+    /// The words, number, header or value it came from.
+    pub text: String,
+    /// A word of explanation.
+    pub note: Option<String>,
+}
+
+impl Finding {
+    pub(super) fn one(kind: EvidenceKind, country: CountryCode, text: impl Into<String>) -> Self {
+        Self {
+            kind,
+            shares: vec![(country, 1.0)],
+            text: clip(&text.into()),
+            note: None,
+        }
+    }
+}
+
+/// At most 120 characters, on a character boundary, one line.
+pub(super) fn clip(s: &str) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= 120 {
+        return one_line;
+    }
+    let mut out: String = one_line.chars().take(119).collect();
+    out.push('…');
+    out
+}
+
+/// Every finding in the message.
+pub fn findings(e: &Evidence) -> Vec<Finding> {
+    let body = text::strip_quoted(e.text);
+    let mut out = stated::findings(e.subject, &body);
+
+    for (countries, number) in phone::international(&body) {
+        out.push(Finding {
+            kind: EvidenceKind::PhoneInternational,
+            shares: countries.iter().map(|c| (*c, 1.0)).collect(),
+            text: clip(&number),
+            note: None,
+        });
+    }
+    if let Some((country, tld)) = domain::country_of_address(e.from_address) {
+        out.push(Finding::one(EvidenceKind::Domain, country, tld));
+    }
+    if let Some(country) = e.previous_country {
+        out.push(Finding::one(
+            EvidenceKind::History,
+            country,
+            "earlier cases of this requester",
+        ));
+    }
+    let sample = if body.trim().is_empty() {
+        e.subject
+    } else {
+        body.as_str()
+    };
+    let lang = super::detect_language(sample);
+    if let Some(l) = lang {
+        let shares = language::country_shares(l);
+        if !shares.is_empty() {
+            out.push(Finding {
+                kind: EvidenceKind::Language,
+                shares,
+                text: format!("written in {l}"),
+                note: None,
+            });
+        }
+    }
+    if let Some(offset) = e.date_offset_minutes {
+        let zone: Vec<CountryCode> = timezone::candidates(offset)
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        if !zone.is_empty() {
+            let share = 1.0 / zone.len() as f32;
+            out.push(Finding {
+                kind: EvidenceKind::Timezone,
+                shares: zone.iter().map(|c| (*c, share)).collect(),
+                text: format!(
+                    "Date header offset {}{:02}{:02}",
+                    if offset < 0 { '-' } else { '+' },
+                    offset.abs() / 60,
+                    offset.abs() % 60
+                ),
+                note: None,
+            });
+        }
+    }
+    // National-format numbers: valid in a country something else suggests
+    // (the Date offset alone suggests too many).
+    let mut suggested: Vec<CountryCode> = Vec::new();
+    for f in out.iter().filter(|f| f.kind != EvidenceKind::Timezone) {
+        for (c, _) in &f.shares {
+            if !suggested.contains(c) {
+                suggested.push(*c);
+            }
+        }
+    }
+    if let Some(l) = lang.or_else(|| language::guess_language(sample)) {
+        for c in language::speakers(l) {
+            if !suggested.contains(&c) {
+                suggested.push(c);
+            }
+        }
+    }
+    for number in phone::national(&body) {
+        let valid: Vec<CountryCode> = suggested
+            .iter()
+            .copied()
+            .filter(|c| phone::valid_in(&number, *c))
+            .collect();
+        if valid.is_empty() {
+            continue;
+        }
+        let share = 1.0 / valid.len() as f32;
+        out.push(Finding {
+            kind: EvidenceKind::PhoneNational,
+            shares: valid.iter().map(|c| (*c, share)).collect(),
+            text: clip(&number),
+            note: Some("national format, valid there".into()),
+        });
+    }
+    out
+}

@@ -107,7 +107,7 @@ pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
             own_domains: vec![settings.mail.domain.clone()],
             limits: Limits::default(),
             sla: settings.sla.targets(),
-            country_threshold: settings.routing.country_threshold,
+            country_threshold: settings.routing.country_threshold(),
         },
     ))
 }

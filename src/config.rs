@@ -29,6 +29,7 @@ pub struct Settings {
     /// `[hub]`
     pub hub: Hub,
     /// `[routing]`
+    #[serde(default)]
     pub routing: Routing,
     /// `[ack]`
     pub ack: Ack,
@@ -41,10 +42,21 @@ pub struct Settings {
 }
 
 /// `[routing]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Routing {
-    /// Minimum confidence for an inferred country.
-    pub country_threshold: f32,
+    /// Minimum confidence for an inferred country; unset: the threshold
+    /// calibrated with the model's weights ([`Routing::country_threshold`]).
+    #[serde(default)]
+    pub country_threshold: Option<f32>,
+}
+
+impl Routing {
+    /// The threshold in force: the configured one, else
+    /// [`concierge_core::country::calibrated_threshold`].
+    pub fn country_threshold(&self) -> f32 {
+        self.country_threshold
+            .unwrap_or_else(concierge_core::country::calibrated_threshold)
+    }
 }
 
 /// `[sla]`: first-response targets in minutes.
@@ -304,7 +316,9 @@ impl Settings {
                 "mail.max_message_bytes must be at least 1024".into(),
             ));
         }
-        if !(0.0..=1.0).contains(&self.routing.country_threshold) {
+        if let Some(t) = self.routing.country_threshold
+            && !(0.0..=1.0).contains(&t)
+        {
             return Err(ConfigError(
                 "routing.country_threshold must be between 0 and 1".into(),
             ));

@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 use concierge::app::{self, App};
 use concierge::config::Settings;
 use concierge::embedded::EmbeddedPostgres;
+use concierge_core::country::CountryCode;
 use concierge_inbound::{Delivery, IngestError};
+use concierge_mail::inbound::Limits;
 use concierge_store::{InboundSource, Store};
 
 /// sysexits.h codes for the MTA pipe.
@@ -79,6 +81,228 @@ enum Cmd {
         #[command(subcommand)]
         command: HubCmd,
     },
+    /// Country inference: why a message goes where it goes.
+    Country {
+        #[command(subcommand)]
+        command: CountryCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum CountryCmd {
+    /// Read one message (RFC 5322, e.g. an .eml file) from standard input
+    /// and show the country ingest would infer for it, with every piece of
+    /// evidence and its weight. Needs no database and no configuration
+    /// file; parses exactly as `concierge ingest` does.
+    ///
+    /// Example: `concierge country explain < message.eml`
+    ///
+    /// Exit codes (sysexits): 0 explained, 65 not a message (empty, over
+    /// mail.max_message_bytes, or none of From, Date, Message-ID and
+    /// Subject), 74 standard input
+    /// unreadable, 78 bad configuration (--config).
+    Explain {
+        /// Print one JSON object (country, country_source,
+        /// country_confidence, country_suggestion,
+        /// country_suggestion_confidence, threshold, evidence, candidates).
+        #[arg(long)]
+        json: bool,
+        /// The country of the requester's earlier cases, as ingest would
+        /// look it up (ISO 3166-1 alpha-2, e.g. PT).
+        #[arg(long, value_name = "XX", value_parser = parse_country_code)]
+        previous_country: Option<CountryCode>,
+    },
+}
+
+fn parse_country_code(s: &str) -> std::result::Result<CountryCode, String> {
+    s.parse::<CountryCode>().map_err(|e| e.to_string())
+}
+
+/// `concierge country explain`: no database, no tracing, no runtime.
+fn country_explain(
+    config: Option<&std::path::Path>,
+    json: bool,
+    previous_country: Option<CountryCode>,
+) -> ExitCode {
+    // The configured threshold and size limit when there is a configuration
+    // to read; the calibrated threshold otherwise.
+    let settings = match Settings::load(config) {
+        Ok(s) => Some(s),
+        Err(e) if config.is_some() => {
+            eprintln!("concierge country explain: {e}");
+            return ExitCode::from(sysexits::CONFIG);
+        }
+        Err(_) => None,
+    };
+    let threshold = settings
+        .as_ref()
+        .map_or_else(concierge_core::country::calibrated_threshold, |s| {
+            s.routing.country_threshold()
+        });
+    let max = settings
+        .as_ref()
+        .map_or(26_214_400, |s| s.mail.max_message_bytes);
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin()
+        .lock()
+        .take(max as u64 + 1)
+        .read_to_end(&mut raw)
+    {
+        eprintln!("concierge country explain: reading standard input: {e}");
+        return ExitCode::from(sysexits::IOERR);
+    }
+    if raw.len() > max {
+        eprintln!("concierge country explain: the message is over {max} bytes");
+        return ExitCode::from(sysexits::DATAERR);
+    }
+    let parsed = match concierge_mail::inbound::parse(&raw, &Limits::default()) {
+        // Anything parses; a message has at least one of these.
+        Ok(p)
+            if p.from.is_some()
+                || p.date.is_some()
+                || p.message_id.is_some()
+                || !p.subject.trim().is_empty() =>
+        {
+            p
+        }
+        Ok(_) => {
+            eprintln!(
+                "concierge country explain: not a message (no From, Date, Message-ID or Subject)"
+            );
+            return ExitCode::from(sysexits::DATAERR);
+        }
+        Err(e) => {
+            eprintln!("concierge country explain: {e}");
+            return ExitCode::from(sysexits::DATAERR);
+        }
+    };
+    let inference = concierge_inbound::country_of(&parsed, previous_country);
+    let placed = inference.placed(threshold);
+    let suggestion = inference.suggestion(threshold);
+    let out = if json {
+        let explained = Explained {
+            country: placed.map(|g| g.country),
+            country_source: placed.map(|g| g.source),
+            country_confidence: placed.map(|g| g.confidence),
+            country_suggestion: suggestion.map(|g| g.country),
+            country_suggestion_source: suggestion.map(|g| g.source),
+            country_suggestion_confidence: suggestion.map(|g| g.confidence),
+            threshold,
+            evidence: &inference.evidence,
+            candidates: inference
+                .candidates
+                .iter()
+                .map(|&(country, probability)| Candidate {
+                    country,
+                    probability,
+                })
+                .collect(),
+        };
+        match serde_json::to_string_pretty(&explained) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("concierge country explain: {e}");
+                return ExitCode::from(sysexits::SOFTWARE);
+            }
+        }
+    } else {
+        explain_table(&inference, threshold)
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// `country explain --json`: the fields of a case (`country`,
+/// `country_source`, …, `evidence` as in the API's `country_evidence`).
+#[derive(serde::Serialize)]
+struct Explained<'a> {
+    country: Option<CountryCode>,
+    country_source: Option<concierge_core::country::CountrySource>,
+    country_confidence: Option<f32>,
+    country_suggestion: Option<CountryCode>,
+    country_suggestion_source: Option<concierge_core::country::CountrySource>,
+    country_suggestion_confidence: Option<f32>,
+    threshold: f32,
+    evidence: &'a [concierge_core::country::EvidenceItem],
+    candidates: Vec<Candidate>,
+}
+
+/// A country the model considered, with its probability.
+#[derive(serde::Serialize)]
+struct Candidate {
+    country: CountryCode,
+    probability: f32,
+}
+
+/// The readable form of `country explain`.
+fn explain_table(i: &concierge_core::country::CountryInference, threshold: f32) -> String {
+    use std::fmt::Write as _;
+    let name = |c: CountryCode| {
+        let n = concierge_core::country::country_name(c);
+        n.strip_prefix("The ").unwrap_or(n).to_owned()
+    };
+    let mut out = String::new();
+    match (i.placed(threshold), i.suggestion(threshold)) {
+        (Some(g), _) => {
+            let _ = writeln!(out, "country:     {} ({})", g.country, name(g.country));
+            let _ = writeln!(out, "source:      {}", g.source);
+            let _ = writeln!(
+                out,
+                "confidence:  {:.2} (threshold {threshold:.2})",
+                g.confidence
+            );
+            let _ = writeln!(out, "suggestion:  -");
+        }
+        (None, Some(g)) => {
+            let _ = writeln!(out, "country:     unknown (goes to triage)");
+            let _ = writeln!(out, "source:      -");
+            let _ = writeln!(out, "confidence:  - (threshold {threshold:.2})");
+            let _ = writeln!(
+                out,
+                "suggestion:  {} ({}), {}, {:.2}",
+                g.country,
+                name(g.country),
+                g.source,
+                g.confidence
+            );
+        }
+        (None, None) => {
+            let _ = writeln!(out, "country:     unknown (no evidence of a country)");
+            let _ = writeln!(out, "source:      -");
+            let _ = writeln!(out, "confidence:  - (threshold {threshold:.2})");
+            let _ = writeln!(out, "suggestion:  -");
+        }
+    }
+    let _ = writeln!(out);
+    if i.evidence.is_empty() {
+        let _ = writeln!(out, "no evidence");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<20} {:<7} {:>7}  from the message",
+        "evidence", "country", "weight"
+    );
+    for e in &i.evidence {
+        // One line each: the text is the sender's, so no control characters.
+        let text: String = e
+            .text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let _ = write!(
+            out,
+            "{:<20} {:<7} {:>+7.2}  {text}",
+            e.kind.as_str(),
+            e.country.as_str(),
+            e.weight
+        );
+        if let Some(note) = &e.note {
+            let _ = write!(out, "  ({note})");
+        }
+        let _ = writeln!(out);
+    }
+    out
 }
 
 #[derive(Subcommand)]
@@ -677,6 +901,17 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Country {
+            command:
+                CountryCmd::Explain {
+                    json,
+                    previous_country,
+                },
+        } => Ok(country_explain(
+            cli.config.as_deref(),
+            json,
+            previous_country,
+        )),
         Cmd::Hub {
             command: HubCmd::Import { file },
         } => {
@@ -699,6 +934,16 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Explaining one message needs no database, runtime or logging.
+    if let Cmd::Country {
+        command: CountryCmd::Explain {
+            json,
+            previous_country,
+        },
+    } = &cli.command
+    {
+        return country_explain(cli.config.as_deref(), *json, *previous_country);
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {

@@ -3,7 +3,9 @@
 //! thread plan ([`concierge_core`]) → [`concierge_store::Store::ingest`],
 //! one transaction. A caller acknowledges only after `ingest` returns `Ok`.
 
-use concierge_core::country::{CountryCode, Evidence, analyze_country, detect_language};
+use concierge_core::country::{
+    CountryCode, CountryInference, Evidence, analyze_country, detect_language,
+};
 use concierge_core::message::{EmailAddress, MessageClass, classify};
 use concierge_core::routing::SlaTargets;
 use concierge_core::threading::{ReplyTokenKey, ThreadFacts, dedupe_key, plan};
@@ -65,8 +67,40 @@ pub struct InboundConfig {
     pub limits: Limits,
     /// First-response targets.
     pub sla: SlaTargets,
-    /// Below this confidence the country is unknown (human triage).
+    /// Below this confidence the country is unknown (human triage) and the
+    /// best guess only a suggestion; usually
+    /// [`concierge_core::country::calibrated_threshold`].
     pub country_threshold: f32,
+}
+
+/// How much of a message's text the country inference reads: its start,
+/// where people say who and where they are; bounded so hostile bodies cost
+/// little.
+pub const COUNTRY_SAMPLE_CHARS: usize = 20_000;
+
+/// The country inference for a parsed message, exactly as
+/// [`Inbound::ingest`] runs it: the subject, the first
+/// [`COUNTRY_SAMPLE_CHARS`] of the text, the sender's address, the `Date`
+/// header's offset and the requester's earlier country. The CLI's
+/// `country explain` and the country report call this too, so what they
+/// show is what ingest decided.
+pub fn country_of(parsed: &ParsedMail, previous_country: Option<CountryCode>) -> CountryInference {
+    analyze_country(&country_evidence(parsed, previous_country))
+}
+
+/// What [`country_of`] reads from a parsed message (the country report
+/// fits the model's weights on exactly this).
+pub fn country_evidence(
+    parsed: &ParsedMail,
+    previous_country: Option<CountryCode>,
+) -> Evidence<'_> {
+    Evidence {
+        subject: &parsed.subject,
+        text: truncate(&parsed.text, COUNTRY_SAMPLE_CHARS),
+        from_address: parsed.from.as_ref().map_or("", |a| a.as_str()),
+        date_offset_minutes: parsed.date_offset_minutes,
+        previous_country,
+    }
 }
 
 /// The pipeline: cheap to clone, shared by every entry point.
@@ -178,41 +212,28 @@ impl Inbound {
                 .map(|(n, v)| serde_json::json!([n, v]))
                 .collect(),
         );
-        // Inference reads the start of the text: where people say who and
-        // where they are; bounded so hostile bodies cost little.
-        let sample = truncate(&parsed.text, 20_000);
-        let inference = analyze_country(&Evidence {
-            subject: &parsed.subject,
-            text: sample,
-            from_address: parsed.from.as_ref().map_or("", |a| a.as_str()),
-            date_offset_minutes: parsed.date_offset_minutes,
-            previous_country,
+        let inference = country_of(&parsed, previous_country);
+        let threshold = self.config.country_threshold;
+        let country = inference.placed(threshold).map(|g| {
+            (
+                g.country.to_string(),
+                g.source.as_str().to_owned(),
+                g.confidence,
+            )
         });
-        let (country, country_suggestion) = match inference.map(|i| i.best) {
-            Some(g) if g.confidence >= self.config.country_threshold => (
-                Some((
-                    g.country.to_string(),
-                    g.source.as_str().to_owned(),
-                    g.confidence,
-                )),
-                None,
-            ),
-            Some(g) => (
-                None,
-                Some(format!(
-                    "{} ({}, {:.2})",
-                    g.country,
-                    g.source.as_str(),
-                    g.confidence
-                )),
-            ),
-            None => (None, None),
-        };
-        let language = detect_language(&format!("{}\n{}", parsed.subject, truncate(sample, 4_000)))
-            .map(|l| l.as_str().to_owned());
+        let country_suggestion = inference
+            .suggestion(threshold)
+            .map(|g| (g.country.to_string(), g.confidence));
+        let language = detect_language(&format!(
+            "{}\n{}",
+            parsed.subject,
+            truncate(&parsed.text, 4_000)
+        ))
+        .map(|l| l.as_str().to_owned());
         NewInbound {
             country,
             country_suggestion,
+            country_evidence: inference.evidence,
             language,
             route: class.is_human(),
             acknowledge: class.is_human(),

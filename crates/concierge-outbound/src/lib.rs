@@ -124,6 +124,75 @@ fn fit_for_ack(r: &Resource) -> bool {
     r.kind == "crisis_line" && r.verification == "sourced"
 }
 
+/// Whether a line can be reached at all (the templates skip the others).
+fn reachable(r: &Resource) -> bool {
+    !r.phone.is_empty()
+        || !r.sms.is_empty()
+        || r.chat.as_deref().is_some_and(|c| !c.is_empty())
+        || r.web.as_deref().is_some_and(|w| !w.is_empty())
+}
+
+/// The crisis lines of an acknowledgement, chosen from the hub entries of
+/// the placed or suggested country and the global ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckLines<'a> {
+    /// The country's own sourced crisis lines (the placed country's, or the
+    /// suggested one's when the country is unknown).
+    pub country: Vec<&'a Resource>,
+    /// The international directory: global crisis-line entries. Shown when
+    /// the country is unknown or has no line of its own.
+    pub international: Vec<&'a Resource>,
+    /// The suggestion the `country` lines are for, when the country is unknown
+    /// and the suggested country has lines.
+    pub suggested: Option<CountryCode>,
+}
+
+impl<'a> AckLines<'a> {
+    /// Placed country: its sourced crisis lines (the international ones as
+    /// the fallback the templates show if there are none). Unknown country
+    /// with a suggestion: the suggested country's lines plus the
+    /// international ones. No suggestion, or a suggestion without lines: the
+    /// international ones alone.
+    pub fn choose(
+        placed: Option<CountryCode>,
+        suggested: Option<CountryCode>,
+        entries: &'a [Resource],
+    ) -> Self {
+        let own = |c: CountryCode| -> Vec<&'a Resource> {
+            entries
+                .iter()
+                .filter(|r| !r.global && r.countries.iter().any(|x| x == c.as_str()))
+                .filter(|r| fit_for_ack(r))
+                .collect()
+        };
+        let international = entries
+            .iter()
+            .filter(|r| r.global && r.kind == "crisis_line")
+            .collect();
+        let (country, suggested) = match (placed, suggested) {
+            (Some(c), _) => (own(c), None),
+            (None, Some(s)) => {
+                let lines = own(s);
+                let suggested = lines.iter().any(|r| reachable(r)).then_some(s);
+                (
+                    if suggested.is_some() {
+                        lines
+                    } else {
+                        Vec::new()
+                    },
+                    suggested,
+                )
+            }
+            (None, None) => (Vec::new(), None),
+        };
+        Self {
+            country,
+            international,
+            suggested,
+        }
+    }
+}
+
 impl Mailer {
     /// Builds the mailer.
     pub fn new(
@@ -184,19 +253,30 @@ impl Mailer {
             .templates
             .ack_language(f.language.as_deref().unwrap_or("en"))
             .to_owned();
-        let country: Option<CountryCode> = f.country.as_deref().and_then(|c| c.parse().ok());
-        let all = self
-            .store
-            .resources_for(f.country.as_deref(), Some(&lang))
-            .await?;
-        let resources: Vec<ResourceVars> = all
-            .iter()
-            .filter(|r| !r.global && fit_for_ack(r))
-            .map(resource_vars)
-            .collect();
-        let fallback: Vec<ResourceVars> =
-            all.iter().filter(|r| r.global).map(resource_vars).collect();
-        let hub_url = match country {
+        let placed: Option<CountryCode> = f.country.as_deref().and_then(|c| c.parse().ok());
+        // Unknown country: the best guess's lines, with the international ones.
+        let suggested: Option<CountryCode> = match placed {
+            Some(_) => None,
+            None => f.country_suggestion.as_deref().and_then(|c| c.parse().ok()),
+        };
+        // `resources_for(None)` would be every country's entries: without a
+        // country only the global ones are wanted.
+        let all = match placed.or(suggested) {
+            Some(c) => {
+                self.store
+                    .resources_for(Some(c.as_str()), Some(&lang))
+                    .await?
+            }
+            None => self
+                .store
+                .resources_for(None, Some(&lang))
+                .await?
+                .into_iter()
+                .filter(|r| r.global)
+                .collect(),
+        };
+        let lines = AckLines::choose(placed, suggested, &all);
+        let hub_url = match placed {
             Some(c) => format!("{}/hub/{c}?lang={lang}", self.config.public_url),
             None => format!("{}/hub?lang={lang}", self.config.public_url),
         };
@@ -204,12 +284,18 @@ impl Mailer {
             reference: reference.to_string(),
             requester_name: f.requester_name.clone().unwrap_or_default(),
             subject: f.subject.clone(),
-            country_name: country
+            country_name: placed
+                .or(lines.suggested)
                 .map(|c| country_name(c).to_owned())
                 .unwrap_or_default(),
-            country_known: country.is_some(),
-            resources,
-            fallback_resources: fallback,
+            country_known: placed.is_some(),
+            country_suggested: lines.suggested.is_some(),
+            resources: lines.country.iter().map(|r| resource_vars(r)).collect(),
+            fallback_resources: lines
+                .international
+                .iter()
+                .map(|r| resource_vars(r))
+                .collect(),
             hub_url,
         };
         let (text, html) = self.templates.render_ack(&lang, &vars)?;
@@ -590,6 +676,95 @@ pub fn backoff_secs(attempt: i32, base: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(
+        id: &str,
+        countries: &[&str],
+        kind: &str,
+        verification: &str,
+        phone: &[&str],
+    ) -> Resource {
+        Resource {
+            id: id.into(),
+            name: id.into(),
+            kind: kind.into(),
+            countries: countries.iter().map(|c| (*c).to_owned()).collect(),
+            languages: vec!["en".into()],
+            phone: phone.iter().map(|p| (*p).to_owned()).collect(),
+            sms: Vec::new(),
+            chat: None,
+            web: (phone.is_empty() && id.starts_with("intl")).then(|| "https://dir.example".into()),
+            email: None,
+            hours: None,
+            cost: "free".into(),
+            verification: verification.into(),
+            source: "test".into(),
+            last_verified: chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap_or_default(),
+            notes: None,
+            description: None,
+            description_lang: None,
+            global: countries == ["*"],
+        }
+    }
+
+    fn hub() -> Vec<Resource> {
+        vec![
+            entry(
+                "gb-samaritans",
+                &["GB"],
+                "crisis_line",
+                "sourced",
+                &["116 123"],
+            ),
+            entry(
+                "gb-unchecked",
+                &["GB"],
+                "crisis_line",
+                "unverified",
+                &["0800 000"],
+            ),
+            entry("gb-peer", &["GB"], "peer_support", "sourced", &["0800 111"]),
+            entry(
+                "pt-dark",
+                &["PT"],
+                "crisis_line",
+                "unverified",
+                &["213 544 545"],
+            ),
+            entry("intl-directory", &["*"], "crisis_line", "sourced", &[]),
+            entry("backline", &["*"], "advocacy", "sourced", &[]),
+        ]
+    }
+
+    fn ids(v: &[&Resource]) -> Vec<String> {
+        v.iter().map(|r| r.id.clone()).collect()
+    }
+
+    #[test]
+    fn ack_lines_follow_the_placed_country_or_the_suggestion_and_never_none() {
+        let all = hub();
+        let gb: CountryCode = "GB".parse().unwrap();
+        let pt: CountryCode = "PT".parse().unwrap();
+        let placed = AckLines::choose(Some(gb), Some(pt), &all);
+        assert_eq!(ids(&placed.country), ["gb-samaritans"]);
+        assert_eq!(placed.suggested, None, "a placed country wins");
+        assert_eq!(ids(&placed.international), ["intl-directory"]);
+
+        let suggested = AckLines::choose(None, Some(gb), &all);
+        assert_eq!(ids(&suggested.country), ["gb-samaritans"]);
+        assert_eq!(suggested.suggested, Some(gb));
+        assert_eq!(ids(&suggested.international), ["intl-directory"]);
+
+        // Portugal has no sourced line in this hub: the directory alone.
+        let bare = AckLines::choose(None, Some(pt), &all);
+        assert!(bare.country.is_empty());
+        assert_eq!(bare.suggested, None);
+        assert_eq!(ids(&bare.international), ["intl-directory"]);
+
+        let none = AckLines::choose(None, None, &all);
+        assert!(none.country.is_empty());
+        assert_eq!(ids(&none.international), ["intl-directory"]);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

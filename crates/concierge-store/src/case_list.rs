@@ -438,7 +438,8 @@ impl Store {
                     t.country_source, t.country_confidence, t.language,
                     r.email AS requester_email, r.name AS requester_name,
                     v.email AS assignee, t.assignment_reason, t.routing_state,
-                    t.country_suggestion, t.first_response_due_at, t.first_responded_at,
+                    t.country_suggestion, t.country_suggestion_confidence,
+                    t.first_response_due_at, t.first_responded_at,
                     t.sla_breached_at, t.message_count, t.created_at, t.updated_at,
                     (SELECT cr.seen_at FROM case_reads cr
                       WHERE cr.ticket_id = t.id AND cr.user_id = ",
@@ -478,6 +479,7 @@ impl Store {
                 assignment_reason: row.try_get("assignment_reason")?,
                 routing_state: row.try_get("routing_state")?,
                 country_suggestion: row.try_get("country_suggestion")?,
+                country_suggestion_confidence: row.try_get("country_suggestion_confidence")?,
                 first_response_due_at: row.try_get("first_response_due_at")?,
                 first_responded_at: row.try_get("first_responded_at")?,
                 sla_breached_at: row.try_get("sla_breached_at")?,

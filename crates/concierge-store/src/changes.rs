@@ -98,7 +98,8 @@ impl Store {
         if let Some(c) = change.country {
             sqlx::query!(
                 "UPDATE tickets SET country = $2, country_source = 'manual', country_confidence = 1.0,
-                    country_suggestion = NULL, updated_at = now()
+                    country_suggestion = NULL, country_suggestion_confidence = NULL,
+                    updated_at = now()
                  WHERE id = $1",
                 t.id,
                 c.as_str()

@@ -15,6 +15,9 @@ pub struct AckFacts {
     pub subject: String,
     /// Country, when known.
     pub country: Option<String>,
+    /// The best guess below the threshold, when the country is unknown: its
+    /// crisis lines go into the acknowledgement with the international ones.
+    pub country_suggestion: Option<String>,
     /// Language.
     pub language: Option<String>,
     /// Requester address.
@@ -61,7 +64,8 @@ impl Store {
     pub async fn ack_facts(&self, ticket_id: Uuid) -> Result<Option<AckFacts>, StoreError> {
         Ok(sqlx::query_as!(
             AckFacts,
-            r#"SELECT t.id AS ticket_id, t.reference, t.subject, t.country, t.language,
+            r#"SELECT t.id AS ticket_id, t.reference, t.subject, t.country, t.country_suggestion,
+                      t.language,
                       r.email AS "requester_email?", r.name AS "requester_name?",
                       m.class, m.message_id, m."references", m.reply_to,
                       raw.envelope_from AS "envelope_from?"

@@ -97,8 +97,13 @@ pub struct NewInbound {
     pub country: Option<(String, String, f32)>,
     /// ISO 639-1 language of the text.
     pub language: Option<String>,
-    /// A country guess below the confidence threshold, for triage.
-    pub country_suggestion: Option<String>,
+    /// A country guess below the confidence threshold, for triage (ISO
+    /// 3166-1 alpha-2) and its confidence; also where the acknowledgement's
+    /// crisis lines come from while the country is unknown.
+    pub country_suggestion: Option<(String, f32)>,
+    /// Every piece of evidence the country inference found (stored on a new
+    /// case; a reply does not change it).
+    pub country_evidence: Vec<concierge_core::country::EvidenceItem>,
     /// Enqueue routing for a new ticket (only cases people opened).
     pub route: bool,
     /// Minutes until the first response is due, for a new ticket.
@@ -360,6 +365,9 @@ struct NewTicket<'a> {
     country: Option<&'a str>,
     country_source: Option<&'a str>,
     confidence: Option<f32>,
+    suggestion: Option<&'a str>,
+    suggestion_confidence: Option<f32>,
+    evidence: sqlx::types::Json<&'a [concierge_core::country::EvidenceItem]>,
     due_minutes: i32,
 }
 
@@ -378,6 +386,11 @@ impl<'a> NewTicket<'a> {
             country,
             country_source,
             confidence,
+            suggestion: m.country_suggestion.as_ref().map(|(c, _)| c.as_str()),
+            suggestion_confidence: m.country_suggestion.as_ref().map(|(_, p)| *p),
+            // Serialised as written (an `f32` weight stays `1.2`, not
+            // `1.2000000476837158` as through `serde_json::Value`).
+            evidence: sqlx::types::Json(&m.country_evidence),
             due_minutes: i32::try_from(m.first_response_minutes).unwrap_or(i32::MAX),
         }
     }
@@ -404,9 +417,11 @@ async fn insert_case(
            t AS (
                INSERT INTO tickets (id, reference, subject, requester_id, country,
                    country_source, country_confidence, language, last_inbound_at,
-                   country_suggestion, first_response_due_at, message_count)
+                   country_suggestion, first_response_due_at, message_count,
+                   country_suggestion_confidence, country_evidence)
                SELECT $4, $5, $6, (SELECT id FROM req), $7, $8, $9, $10,
-                   CASE WHEN $11 THEN now() END, $12, now() + make_interval(mins => $13), 1
+                   CASE WHEN $11 THEN now() END, $12, now() + make_interval(mins => $13), 1,
+                   $44, $45
                ON CONFLICT (reference) DO NOTHING
                RETURNING id),
            raw AS (
@@ -446,7 +461,7 @@ async fn insert_case(
         t.confidence,
         m.language,
         m.class.is_human(),
-        m.country_suggestion,
+        t.suggestion,
         t.due_minutes,
         r.raw_id,
         r.sha256,
@@ -477,7 +492,9 @@ async fn insert_case(
         &r.att_sizes,
         &r.att_sha256,
         &r.att_data,
-        m.dedupe_key
+        m.dedupe_key,
+        t.suggestion_confidence,
+        &t.evidence as _
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -497,9 +514,10 @@ async fn insert_ticket(
     let inserted = sqlx::query_scalar!(
         "INSERT INTO tickets (id, reference, subject, requester_id, country,
             country_source, country_confidence, language, last_inbound_at,
-            country_suggestion, first_response_due_at, message_count)
+            country_suggestion, first_response_due_at, message_count,
+            country_suggestion_confidence, country_evidence)
          SELECT $1, $2, $3, (SELECT id FROM requesters WHERE email = $4::text), $5, $6, $7, $8,
-            CASE WHEN $9 THEN now() END, $10, now() + make_interval(mins => $11), 1
+            CASE WHEN $9 THEN now() END, $10, now() + make_interval(mins => $11), 1, $12, $13
          ON CONFLICT (reference) DO NOTHING RETURNING id",
         ticket_id,
         reference.as_str(),
@@ -510,8 +528,10 @@ async fn insert_ticket(
         t.confidence,
         m.language,
         m.class.is_human(),
-        m.country_suggestion,
-        t.due_minutes
+        t.suggestion,
+        t.due_minutes,
+        t.suggestion_confidence,
+        &t.evidence as _
     )
     .fetch_optional(&mut *tx)
     .await?;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use concierge_access::CaseScope;
+use concierge_core::country::EvidenceItem;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -46,8 +47,11 @@ pub struct TicketSummary {
     pub assignment_reason: Option<String>,
     /// pending, assigned, waiting or triage.
     pub routing_state: String,
-    /// A low-confidence country guess, for triage.
+    /// A low-confidence country guess (ISO 3166-1 alpha-2), for triage;
+    /// the acknowledgement's crisis lines came from it.
     pub country_suggestion: Option<String>,
+    /// The model's probability for the suggestion (0–1).
+    pub country_suggestion_confidence: Option<f32>,
     /// When the first response is due.
     pub first_response_due_at: Option<DateTime<Utc>>,
     /// When a first response was sent.
@@ -138,8 +142,23 @@ pub struct TicketDetail {
     /// Outgoing mail of the case (acknowledgement, replies, notices) and
     /// how its delivery went.
     pub deliveries: Vec<crate::DeliveryView>,
+    /// The evidence the country was inferred from when the case was opened
+    /// (kept when a person sets the country), strongest first.
+    pub country_evidence: Vec<EvidenceItem>,
     /// Messages, oldest first.
     pub messages: Vec<MessageView>,
+}
+
+/// The stored evidence list; items this build cannot read (a kind from a
+/// newer engine) are left out rather than failing the whole case.
+pub(crate) fn evidence_of(v: serde_json::Value) -> Vec<EvidenceItem> {
+    match v {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|i| serde_json::from_value(i).ok())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 struct Row {
@@ -158,6 +177,8 @@ struct Row {
     assignment_reason: Option<String>,
     routing_state: String,
     country_suggestion: Option<String>,
+    country_suggestion_confidence: Option<f32>,
+    country_evidence: serde_json::Value,
     first_response_due_at: Option<DateTime<Utc>>,
     first_responded_at: Option<DateTime<Utc>>,
     sla_breached_at: Option<DateTime<Utc>>,
@@ -186,6 +207,7 @@ impl From<Row> for TicketSummary {
             assignment_reason: r.assignment_reason,
             routing_state: r.routing_state,
             country_suggestion: r.country_suggestion,
+            country_suggestion_confidence: r.country_suggestion_confidence,
             first_response_due_at: r.first_response_due_at,
             first_responded_at: r.first_responded_at,
             sla_breached_at: r.sla_breached_at,
@@ -228,7 +250,8 @@ impl Store {
                       t.country_source, t.country_confidence, t.language,
                       r.email AS "requester_email?", r.name AS "requester_name?",
                       v.email AS "assignee?", t.assignment_reason, t.routing_state,
-                      t.country_suggestion, t.first_response_due_at, t.first_responded_at,
+                      t.country_suggestion, t.country_suggestion_confidence,
+                      t.country_evidence, t.first_response_due_at, t.first_responded_at,
                       t.sla_breached_at, t.message_count, t.created_at, t.updated_at
                FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
                  LEFT JOIN volunteers v ON v.id = t.assignee_id
@@ -237,7 +260,8 @@ impl Store {
         )
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(mut row) = row else { return Ok(None) };
+        let country_evidence = evidence_of(std::mem::take(&mut row.country_evidence));
         let ticket: TicketSummary = row.into();
         let messages = sqlx::query!(
             r#"SELECT id, message_id, direction, class, from_address, from_name, subject,
@@ -297,6 +321,7 @@ impl Store {
             deliveries,
             ticket,
             assignments,
+            country_evidence,
             messages,
         }))
     }

@@ -281,7 +281,7 @@ pub(crate) async fn index(
 }
 
 /// celes's long names without a leading "The ", or the code.
-fn display_name(name: &str, code: &str) -> String {
+pub(crate) fn display_name(name: &str, code: &str) -> String {
     let name = name.strip_prefix("The ").unwrap_or(name);
     if name.is_empty() {
         code.to_owned()

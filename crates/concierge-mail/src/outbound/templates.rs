@@ -59,7 +59,11 @@ pub struct AckVars {
     pub country_name: String,
     /// Whether the sender's country was inferred or given.
     pub country_known: bool,
-    /// Crisis lines for the country, in display order.
+    /// The country is unknown but `country_name` is the best guess:
+    /// `resources` are its lines, shown before `fallback_resources`.
+    #[serde(default)]
+    pub country_suggested: bool,
+    /// Crisis lines for the country (or the suggested one), in display order.
     pub resources: Vec<ResourceVars>,
     /// International fallback lines.
     pub fallback_resources: Vec<ResourceVars>,
@@ -275,9 +279,15 @@ impl Templates {
             subject: "hello".into(),
             country_name: "Country".into(),
             country_known: true,
+            country_suggested: false,
             resources: vec![line.clone(), bare.clone()],
             fallback_resources: vec![line.clone()],
             hub_url: "https://hub.example/".into(),
+        };
+        let suggested = AckVars {
+            country_known: false,
+            country_suggested: true,
+            ..known.clone()
         };
         let unknown = AckVars {
             requester_name: String::new(),
@@ -288,7 +298,7 @@ impl Templates {
             ..known.clone()
         };
         for lang in &self.ack_langs {
-            for vars in [&known, &unknown] {
+            for vars in [&known, &suggested, &unknown] {
                 self.render(&format!("ack/{lang}.txt"), vars)?;
                 self.render(&format!("ack/{lang}.html"), vars)?;
             }

@@ -11,6 +11,7 @@
 use std::sync::LazyLock;
 
 use axum::Json;
+use concierge_core::country::EvidenceKind;
 use concierge_core::ticket::{Priority, TicketStatus};
 use serde_json::{Map, Value, json};
 
@@ -358,6 +359,7 @@ fn strings() -> Value {
 pub(crate) fn schemas() -> Value {
     let statuses: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
     let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
+    let evidence_kinds: Vec<&str> = EvidenceKind::ALL.iter().map(|k| k.as_str()).collect();
     let time = json!({ "type": "string", "format": "date-time" });
     json!({
         "Error": {
@@ -387,7 +389,11 @@ pub(crate) fn schemas() -> Value {
                 "assignee": { "type": ["string", "null"], "description": "The caseworker's address." },
                 "assignment_reason": nullable("string"),
                 "routing_state": { "type": "string", "enum": ["pending", "assigned", "waiting", "triage"] },
-                "country_suggestion": nullable("string"),
+                "country_suggestion": {
+                    "type": ["string", "null"], "pattern": "^[A-Z]{2}$",
+                    "description": "When the country is unknown: the best guess (ISO 3166-1 alpha-2), below the confidence threshold. The acknowledgement carried its crisis lines with the international ones."
+                },
+                "country_suggestion_confidence": { "type": ["number", "null"], "minimum": 0, "maximum": 1 },
                 "first_response_due_at": nullable_time(),
                 "first_responded_at": nullable_time(),
                 "sla_breached_at": nullable_time(),
@@ -475,14 +481,29 @@ pub(crate) fn schemas() -> Value {
                 schema("TicketSummary"),
                 {
                     "type": "object",
-                    "required": ["assignments", "deliveries", "messages"],
+                    "required": ["assignments", "deliveries", "country_evidence", "messages"],
                     "properties": {
                         "assignments": { "type": "array", "items": schema("Assignment") },
+                        "country_evidence": {
+                            "type": "array", "items": schema("CountryEvidence"),
+                            "description": "Why the case went where it went: every piece of evidence the country inference found when the case was opened, strongest first (kept when a person sets the country)."
+                        },
                         "deliveries": { "type": "array", "items": schema("Delivery") },
                         "messages": { "type": "array", "items": schema("Message") }
                     }
                 }
             ]
+        },
+        "CountryEvidence": {
+            "type": "object",
+            "required": ["kind", "country", "text", "weight"],
+            "properties": {
+                "kind": { "type": "string", "enum": evidence_kinds },
+                "country": { "type": "string", "pattern": "^[A-Z]{2}$" },
+                "text": { "type": "string", "description": "The words, number, header or value it came from (at most 120 characters; written by the sender)." },
+                "weight": { "type": "number", "description": "Its contribution to the country's score; negative for counter-evidence (places left, tour stops)." },
+                "note": { "type": "string", "description": "A word of explanation, e.g. \"tour stop: not where they need care\"." }
+            }
         },
         "TicketPatch": {
             "type": "object",
@@ -626,6 +647,34 @@ mod tests {
         );
         // Every route is under /api/v1, so the document is the whole API.
         assert!(routed.iter().all(|(_, p)| p.starts_with("/api/v1/")));
+    }
+
+    #[test]
+    fn country_evidence_schema_matches_what_is_served() {
+        use concierge_core::country::EvidenceItem;
+        let schema = &schemas()["CountryEvidence"];
+        let props = schema["properties"].as_object().unwrap();
+        for kind in EvidenceKind::ALL {
+            let item = EvidenceItem {
+                kind,
+                country: "GB".parse().unwrap(),
+                text: "Manchester".into(),
+                weight: -0.5,
+                note: Some("a note".into()),
+            };
+            let v = serde_json::to_value(&item).unwrap();
+            let served = v.as_object().unwrap();
+            for key in served.keys() {
+                assert!(props.contains_key(key), "{key} served but not documented");
+            }
+            for key in schema["required"].as_array().unwrap() {
+                assert!(served.contains_key(key.as_str().unwrap()), "{key} required");
+            }
+            let kinds = props["kind"]["enum"].as_array().unwrap();
+            assert!(kinds.contains(&v["kind"]), "{} not in the enum", v["kind"]);
+        }
+        let detail = serde_json::to_string(&schemas()["TicketDetail"]).unwrap();
+        assert!(detail.contains("country_evidence"));
     }
 
     #[test]

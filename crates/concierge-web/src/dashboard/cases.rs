@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use concierge_access::{CaseScope, can_change_case, can_view_case};
+use concierge_core::country::{CountryCode, EvidenceItem, EvidenceKind, country_name};
 use concierge_core::ticket::{TicketReference, TicketStatus};
 use concierge_outbound::{OutboundError, ReplyError};
 use concierge_store::{CaseChange, ChangeError, StoreError};
@@ -78,6 +79,88 @@ struct AssignmentRow {
     ended: String,
 }
 
+/// One line of the "Why this country" block.
+struct EvidenceRow {
+    /// The kind, as a caseworker reads it ("signature", "tour stop").
+    kind: &'static str,
+    /// The words, number or header it came from (the sender's text).
+    text: String,
+    /// "Portugal (PT)".
+    country: String,
+    /// Signed, e.g. "+1.20" or "−0.80".
+    weight: String,
+    /// Whether it counts against its country.
+    against: bool,
+    /// The engine's explanation; may be empty.
+    note: String,
+}
+
+/// A readable label for an evidence kind.
+pub(super) fn evidence_label(kind: EvidenceKind) -> &'static str {
+    match kind {
+        EvidenceKind::Residence => "lives in",
+        EvidenceKind::Present => "is in now",
+        EvidenceKind::MovedTo => "moved to",
+        EvidenceKind::Based => "based in",
+        EvidenceKind::Greeting => "writing from",
+        EvidenceKind::Label => "form line",
+        EvidenceKind::Signature => "signature",
+        EvidenceKind::Origin => "comes from",
+        EvidenceKind::Mention => "mentions",
+        EvidenceKind::Left => "left",
+        EvidenceKind::Tour => "tour stop",
+        EvidenceKind::PhoneInternational => "phone (international)",
+        EvidenceKind::PhoneNational => "phone (national)",
+        EvidenceKind::Domain => "address domain",
+        EvidenceKind::History => "earlier cases",
+        EvidenceKind::Language => "language",
+        EvidenceKind::Timezone => "time zone",
+    }
+}
+
+/// "Portugal (PT)".
+fn country_label(code: &str) -> String {
+    match code.parse::<CountryCode>() {
+        Ok(c) => format!(
+            "{} ({code})",
+            crate::hub::display_name(country_name(c), code)
+        ),
+        Err(_) => code.to_owned(),
+    }
+}
+
+/// A weight with its sign; a real minus sign for counter-evidence.
+fn signed(w: f32) -> String {
+    if w < 0.0 {
+        format!("\u{2212}{:.2}", -w)
+    } else {
+        format!("+{w:.2}")
+    }
+}
+
+fn evidence_rows(items: &[EvidenceItem]) -> Vec<EvidenceRow> {
+    items
+        .iter()
+        .map(|e| EvidenceRow {
+            kind: evidence_label(e.kind),
+            text: e.text.clone(),
+            country: country_label(e.country.as_str()),
+            weight: signed(e.weight),
+            against: e.weight < 0.0,
+            note: e.note.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// "PT (0.62)" for the suggestion of a case whose country is unknown.
+fn suggestion_text(code: Option<&str>, confidence: Option<f32>) -> String {
+    match (code, confidence) {
+        (Some(c), Some(p)) => format!("{} ({p:.2})", country_label(c)),
+        (Some(c), None) => country_label(c),
+        (None, _) => String::new(),
+    }
+}
+
 struct DeliveryRow {
     kind: String,
     recipients: String,
@@ -100,6 +183,10 @@ struct CasePage<'a> {
     country: String,
     country_source: String,
     country_confidence: String,
+    /// "Portugal (PT) (0.62)" when the country is unknown but guessed.
+    country_suggestion: String,
+    /// Why this country: the inference's evidence, strongest first.
+    evidence: Vec<EvidenceRow>,
     language: String,
     requester: String,
     assignee: String,
@@ -192,6 +279,11 @@ pub(crate) async fn show(
         subject: t.subject,
         status: t.status,
         priority: t.priority,
+        country_suggestion: suggestion_text(
+            t.country_suggestion.as_deref(),
+            t.country_suggestion_confidence,
+        ),
+        evidence: evidence_rows(&d.country_evidence),
         country: t.country.unwrap_or_default(),
         country_source: t.country_source.unwrap_or_default(),
         country_confidence: t

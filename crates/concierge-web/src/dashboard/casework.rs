@@ -716,6 +716,7 @@ mod tests {
             assignment_reason: None,
             routing_state: "assigned".into(),
             country_suggestion: None,
+            country_suggestion_confidence: None,
             first_response_due_at: Some(created + Duration::hours(4)),
             first_responded_at: None,
             sla_breached_at: None,

@@ -33,6 +33,7 @@ fn known() -> AckVars {
         subject: "SECRET-SUBJECT".into(),
         country_name: "Deutschland".into(),
         country_known: true,
+        country_suggested: false,
         resources: vec![line("TelefonSeelsorge")],
         fallback_resources: vec![ResourceVars {
             name: "FallbackLine".into(),
@@ -87,6 +88,41 @@ fn every_language_renders_known_and_unknown_country() {
             assert!(!body.contains("hub.example"), "{lang}");
         }
     }
+}
+
+#[test]
+fn every_language_renders_a_suggested_country_with_the_international_lines() {
+    let t = templates();
+    let vars = AckVars {
+        country_known: false,
+        country_suggested: true,
+        ..known()
+    };
+    let (en_known, _) = t.render_ack("en", &known()).unwrap();
+    for lang in LANGS {
+        let (text, html) = t.render_ack(lang, &vars).unwrap();
+        for body in [&text, &html] {
+            // The suggested country's line first, then the international one.
+            let ours = body.find("TelefonSeelsorge");
+            let intl = body.find("FallbackLine");
+            assert!(ours.is_some() && intl.is_some(), "{lang}: {body}");
+            assert!(ours < intl, "{lang}: {body}");
+            assert!(body.contains("Deutschland"), "{lang}: {body}");
+        }
+        assert_ne!(text, t.render_ack(lang, &known()).unwrap().0, "{lang}");
+    }
+    assert!(!en_known.contains("not sure yet"));
+    let (text, _) = t.render_ack("en", &vars).unwrap();
+    assert!(text.contains("not sure yet which country"), "{text}");
+    // A suggested country without lines of its own: the international
+    // ones alone, and the mail asks for the country.
+    let bare = AckVars {
+        resources: Vec::new(),
+        ..vars
+    };
+    let (text, _) = t.render_ack("en", &bare).unwrap();
+    assert!(text.contains("FallbackLine"), "{text}");
+    assert!(text.contains("We don't know yet which country"), "{text}");
 }
 
 #[test]

@@ -54,6 +54,9 @@ COMMON_LANGS = ["en", "es", "pt", "fr", "de", "it", "nl", "sv", "pl", "tr",
 # alternate name that is just another country's (or a continent's) name
 FILTER_LANGS = set(COMMON_LANGS)
 REGION_CODE_COUNTRIES = ["US", "CA", "AU", "BR", "MX", "IN"]
+# Countries whose first ISO 3166-2 level is a few large regions, with the
+# provinces people name ("Hasselt, Limburg") one level down
+SECOND_LEVEL = {"BE", "ES", "IT", "FR"}
 # babel territory codes whose names count as "a continent name"
 CONTINENT_CODES = ["001", "002", "003", "005", "009", "013", "019", "029",
                    "053", "142", "150", "419", "EU"]
@@ -309,9 +312,14 @@ def collect_regions(rows):
     trans = [(lang, gettext.translation("iso3166-2", pycountry.LOCALES_DIR,
                                         languages=[lang]))
              for lang in mo_langs]
+    parents = {s.code: s.parent_code for s in pycountry.subdivisions}
     for sub in sorted(pycountry.subdivisions, key=lambda s: s.code):
         cc = sub.country_code
-        if sub.parent_code is not None and cc != "GB":
+        # First level everywhere; every level for GB; the provinces and
+        # departments under the first-level regions of SECOND_LEVEL.
+        second = (cc in SECOND_LEVEL and sub.parent_code is not None
+                  and parents.get(sub.parent_code) is None)
+        if sub.parent_code is not None and cc != "GB" and not second:
             continue
         primary, extras = name_variants(sub.name)
         rows.add(primary, cc, "region", 0, False)

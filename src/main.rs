@@ -732,6 +732,10 @@ async fn shutdown_signal() {
 async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
     let (store, mut embedded) = database(&mut settings)?;
     store.migrate().await.context("migrating the database")?;
+    // The gazetteer loads before the doors open, not on the first message.
+    tokio::task::spawn_blocking(concierge_core::country::warm_up)
+        .await
+        .context("loading the country data")?;
     concierge::hub::import_on_start(&store, &settings.hub.file).await;
     if demo && settings.mail.outbound_url.is_empty() {
         let dir = settings.embedded.data_dir.parent().map_or_else(

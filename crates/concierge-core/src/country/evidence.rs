@@ -173,6 +173,78 @@ pub(super) fn clip(s: &str) -> String {
     out
 }
 
+/// How much more a name that exists in several countries is taken to mean
+/// one the sender's phone or domain points to than its population says.
+const CONTEXT_LEAN: f32 = 1000.0;
+
+fn lean(shares: &mut [(CountryCode, f32)], context: &[CountryCode]) {
+    for (c, s) in shares.iter_mut() {
+        if context.contains(c) {
+            *s *= CONTEXT_LEAN;
+        }
+    }
+    let total: f32 = shares.iter().map(|s| s.1).sum();
+    if total > 0.0 {
+        for (_, s) in shares.iter_mut() {
+            *s /= total;
+        }
+    }
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+}
+
+/// Facts about the whole message (not about one country).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The writer says they split their time between places ("half the
+    /// year in Lisbon, half in São Paulo", "vivo entre México y España").
+    pub splits_time: bool,
+}
+
+/// Phrases of a life split between places, folded.
+const SPLIT_TIME: &[&str] = &[
+    "half the year",
+    "half of the year",
+    "half the time in",
+    "split my time",
+    "split our time",
+    "live between",
+    "living between",
+    "six months in",
+    "metade do ano",
+    "metade em",
+    "seis meses em",
+    "moro entre",
+    "vivo entre",
+    "mitad del ano",
+    "seis meses en",
+    "la moitie de l annee",
+    "six mois a",
+    "je vis entre",
+    "die halfte des jahres",
+    "lebe zwischen",
+    "pendle zwischen",
+    "meta dell anno",
+    "vivo tra",
+    "halva aret",
+    "bor mellan",
+];
+
+/// Facts about the message as a whole.
+pub fn facts(e: &Evidence) -> Facts {
+    let body = text::strip_quoted(e.text);
+    let folded: String = text::tokenize(&body)
+        .iter()
+        .map(|t| t.norm.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let padded = format!(" {folded} ");
+    Facts {
+        splits_time: SPLIT_TIME
+            .iter()
+            .any(|p| padded.contains(&format!(" {p} "))),
+    }
+}
+
 /// Every finding in the message.
 pub fn findings(e: &Evidence) -> Vec<Finding> {
     let body = text::strip_quoted(e.text);
@@ -233,29 +305,64 @@ pub fn findings(e: &Evidence) -> Vec<Finding> {
             });
         }
     }
-    // National-format numbers: valid in a country something else suggests
-    // (the Date offset alone suggests too many).
-    let mut suggested: Vec<CountryCode> = Vec::new();
-    for f in out.iter().filter(|f| f.kind != EvidenceKind::Timezone) {
+    // A name that exists in several countries ("Georgia", "Córdoba") leans
+    // to the countries the sender's phone numbers and domain point to.
+    let context: Vec<CountryCode> = out
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                EvidenceKind::Domain | EvidenceKind::PhoneInternational
+            )
+        })
+        .flat_map(|f| f.shares.iter().map(|s| s.0))
+        .collect();
+    if !context.is_empty() {
+        for f in out.iter_mut() {
+            if f.kind.source() == CountrySource::Stated && f.shares.len() > 1 {
+                lean(&mut f.shares, &context);
+            }
+        }
+    }
+
+    // National-format numbers: valid in a country other evidence names
+    // (the Date offset alone names too many); failing that, in a country
+    // whose language the message is written in.
+    let mut named: Vec<CountryCode> = Vec::new();
+    for f in out
+        .iter()
+        .filter(|f| !matches!(f.kind, EvidenceKind::Timezone | EvidenceKind::Language))
+    {
         for (c, _) in &f.shares {
-            if !suggested.contains(c) {
-                suggested.push(*c);
+            if !named.contains(c) {
+                named.push(*c);
             }
         }
     }
-    if let Some(l) = lang.or_else(|| language::guess_language(sample)) {
-        for c in language::speakers(l) {
-            if !suggested.contains(&c) {
-                suggested.push(c);
-            }
-        }
-    }
+    let speakers: Vec<CountryCode> = lang
+        .or_else(|| language::guess_language(sample))
+        .map(language::speakers)
+        .unwrap_or_default();
     for number in phone::national(&body) {
-        let valid: Vec<CountryCode> = suggested
-            .iter()
-            .copied()
-            .filter(|c| phone::valid_in(&number, *c))
-            .collect();
+        let valid_among = |list: &[CountryCode]| -> Vec<CountryCode> {
+            list.iter()
+                .copied()
+                .filter(|c| phone::valid_in(&number, *c))
+                .collect()
+        };
+        let mut valid = valid_among(&named);
+        if valid.is_empty() {
+            valid = valid_among(&speakers);
+        }
+        // A reserved example range names its own country.
+        if valid.len() > 1
+            && let Some(c) = valid
+                .iter()
+                .copied()
+                .find(|c| phone::fictional_in(&number, *c))
+        {
+            valid = vec![c];
+        }
         if valid.is_empty() {
             continue;
         }

@@ -13,14 +13,18 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use super::evidence::{EvidenceItem, EvidenceKind, Finding};
+use super::evidence::{EvidenceItem, EvidenceKind, Facts, Finding};
 use super::{CountryCode, CountryGuess, CountryInference};
 
 /// Number of evidence kinds (length of the weight vector).
 pub const KINDS: usize = EvidenceKind::ALL.len();
 
 /// Facts about the whole message that speak for "unknown".
-pub const GLOBALS: [&str; 2] = ["unknown_if_conflict", "unknown_if_unstated"];
+pub const GLOBALS: [&str; 3] = [
+    "unknown_if_conflict",
+    "unknown_if_unstated",
+    "unknown_if_splits_time",
+];
 
 /// Fitted weights.
 #[derive(Clone, Debug, PartialEq)]
@@ -185,7 +189,7 @@ fn is_clear_statement(k: EvidenceKind) -> bool {
 pub const UNSTATED_DISCOUNT: f32 = 0.35;
 
 /// The features of a message's findings.
-pub fn features(findings: &[Finding]) -> Features {
+pub fn features(findings: &[Finding], facts: Facts) -> Features {
     let mut map: BTreeMap<CountryCode, [f32; KINDS]> = BTreeMap::new();
     let mut stated: Vec<CountryCode> = Vec::new();
     for f in findings {
@@ -227,6 +231,11 @@ pub fn features(findings: &[Finding]) -> Features {
         globals: [
             if stated.len() >= 2 { 1.0 } else { 0.0 },
             if any_statement { 0.0 } else { 1.0 },
+            if facts.splits_time && stated.len() >= 2 {
+                1.0
+            } else {
+                0.0
+            },
         ],
     }
 }
@@ -263,13 +272,13 @@ pub fn probabilities(w: &Weights, features: &Features) -> (f32, Vec<(CountryCode
 }
 
 /// Weighs findings with the compiled-in weights.
-pub fn decide(findings: Vec<Finding>) -> CountryInference {
-    decide_with(weights(), findings)
+pub fn decide(findings: Vec<Finding>, facts: Facts) -> CountryInference {
+    decide_with(weights(), findings, facts)
 }
 
 /// Weighs findings with the given weights.
-pub fn decide_with(w: &Weights, findings: Vec<Finding>) -> CountryInference {
-    let feats = features(&findings);
+pub fn decide_with(w: &Weights, findings: Vec<Finding>, facts: Facts) -> CountryInference {
+    let feats = features(&findings, facts);
     let (p_unknown, mut candidates) = probabilities(w, &feats);
     candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
 
@@ -341,9 +350,15 @@ mod tests {
         let one = vec![Finding::one(EvidenceKind::Domain, br, ".br")];
         let mut two = one.clone();
         two.push(Finding::one(EvidenceKind::Residence, br, "moro em Recife"));
-        let a = decide_with(w, one).best.unwrap().confidence;
-        let b = decide_with(w, two).best.unwrap().confidence;
+        let a = decide_with(w, one, Facts::default())
+            .best
+            .unwrap()
+            .confidence;
+        let b = decide_with(w, two, Facts::default())
+            .best
+            .unwrap()
+            .confidence;
         assert!(b > a, "{b} > {a}");
-        assert!(decide_with(w, Vec::new()).best.is_none());
+        assert!(decide_with(w, Vec::new(), Facts::default()).best.is_none());
     }
 }

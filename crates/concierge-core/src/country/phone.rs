@@ -106,6 +106,32 @@ fn fictional(country: CountryCode, national: &str) -> bool {
     }
 }
 
+/// Whether a national-format number is in `country`'s reserved example
+/// range; for the +1 countries, the one its area code belongs to.
+pub(super) fn fictional_in(number: &str, country: CountryCode) -> bool {
+    let Ok(id) = country.as_str().parse::<phonenumber::country::Id>() else {
+        return false;
+    };
+    let Ok(n) = phonenumber::parse(Some(id), number) else {
+        return false;
+    };
+    let national = n.national().value().to_string();
+    if !fictional(country, &national) {
+        return false;
+    }
+    if n.code().value() != 1 {
+        return true;
+    }
+    // 555-01xx exists under every area code: ask whose area code it is with
+    // an ordinary number under it.
+    let probe = format!("+1{}2345678", &national[..3]);
+    phonenumber::parse(None, &probe)
+        .ok()
+        .and_then(|p| p.country().id())
+        .and_then(|id| id.as_ref().parse::<CountryCode>().ok())
+        == Some(country)
+}
+
 /// A valid personal number, or one in a reserved fictional range.
 fn acceptable(n: &PhoneNumber, region: Option<CountryCode>) -> bool {
     (n.is_valid() && personal(n))

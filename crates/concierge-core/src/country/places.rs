@@ -35,6 +35,9 @@ pub(super) mod flag {
     /// Only an alternate name (another language's name for a country,
     /// "Čada" for Chad): counts in lower case only after a clear cue.
     pub const ALT: u8 = 4;
+    /// One of the name's meanings is a region or a country ("Ontario" is a
+    /// province and a Californian city): it can qualify a city.
+    pub const AREA: u8 = 8;
 }
 
 /// A known place name with the countries it may mean.
@@ -59,7 +62,7 @@ impl Place {
 /// Pseudo-populations that let a country or region name outweigh towns of
 /// the same name elsewhere ("Georgia" the country vs. the US state).
 const COUNTRY_WEIGHT: f64 = 50_000_000.0;
-const REGION_WEIGHT: f64 = 300_000.0;
+const REGION_WEIGHT: f64 = 100_000.0;
 
 /// Word-frequency data flags a name as a common word whatever its use; a
 /// city this large is what the word usually means ("Manchester").
@@ -132,6 +135,9 @@ fn finish(acc: HashMap<String, Acc>) -> HashMap<String, Place> {
             }
             if !a.main {
                 flags |= flag::ALT;
+            }
+            if per.iter().any(|p| p.2 != Kind::City) {
+                flags |= flag::AREA;
             }
             if a.native {
                 flags |= flag::NATIVE;

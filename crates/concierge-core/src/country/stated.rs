@@ -83,7 +83,8 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("writing from", GREETING, G0),
     ("writing to you from", GREETING, G0),
     ("in", WEAK, GW),
-    ("from", WEAK, GW),
+    // "a band from Japan", "a DJ from Lagos": where they come from.
+    ("from", ORIGIN, GW),
     // Portuguese
     ("moro em", RESIDENCE, G0),
     ("moro no", RESIDENCE, G0),
@@ -228,6 +229,8 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("saluti da", GREETING, G0),
     // Dutch
     ("ik woon in", RESIDENCE, G0),
+    ("woon in", RESIDENCE, GP),
+    ("woon nu in", RESIDENCE, GP),
     ("wij wonen in", RESIDENCE, G0),
     ("we wonen in", RESIDENCE, G0),
     ("woonachtig in", RESIDENCE, GP),
@@ -1020,7 +1023,7 @@ fn resolve(tokens: &[Token], i: usize) -> Option<Resolved> {
     }
     let specific = r.place.kind == Kind::City || r.place.shares.len() > 1;
     if let Some((q, qn)) = places::match_at(tokens, r.end) {
-        if q.kind != Kind::City {
+        if q.kind != Kind::City || q.flags & flag::AREA != 0 {
             let to: Vec<CountryCode> = q.shares.iter().map(|s| s.0).collect();
             if specific || r.place.kind == Kind::Region {
                 let narrowed = narrow(&r.shares, &to);
@@ -1261,8 +1264,11 @@ fn case_ok(tokens: &[Token], r: &Resolved, start: usize, kind: EvidenceKind) -> 
             _ => {}
         }
     }
+    // A common word ("Nice", "Reading", and famous cities that word lists
+    // count as words, "Leeds") is a place when capitalised after a cue.
+    // After a bare preposition only a large one: "in Leeds", not "in March".
     if r.place.flags & flag::COMMON != 0 {
-        return capital && clear(kind);
+        return capital && (clear(kind) || r.place.size >= 100_000.0);
     }
     if capital || native {
         return true;

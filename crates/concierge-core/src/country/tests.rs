@@ -24,7 +24,9 @@ fn alone(kind: EvidenceKind) -> f32 {
         text: String::new(),
         note: None,
     };
-    model::decide(vec![f]).best.map_or(0.0, |g| g.confidence)
+    model::decide(vec![f], Facts::default())
+        .best
+        .map_or(0.0, |g| g.confidence)
 }
 
 /// Asserts country and source; returns the confidence.
@@ -199,10 +201,14 @@ fn en_georgia_is_ambiguous_phone_decides() {
         "I live in Georgia and work nights at a venue.\nCall me: +1 404 555 0123 or +1 615 322 4000",
         "kim@yahoo.com",
     );
-    // "Georgia" is a country and a US state; with US numbers the case is
-    // not placed in Georgia the country without a person looking.
+    // "Georgia" is a country and a US state; the US numbers decide it.
     let i = analyze_country(&e);
-    assert!(i.placed(calibrated_threshold()).is_none(), "{:?}", i.best);
+    assert_eq!(
+        i.placed(calibrated_threshold()).map(|g| g.country),
+        Some(code("US")),
+        "{:?}",
+        i.best
+    );
     assert!(
         i.evidence
             .iter()
@@ -427,7 +433,14 @@ fn en_band_from_japan_is_weak() {
         "I'm in a band from Japan and we need advice.",
         "kenji@gmail.com",
     );
-    unsure(&e, "JP", Stated);
+    // Where the band comes from is weak evidence of where the writer lives.
+    let i = analyze_country(&e);
+    assert!(i.placed(calibrated_threshold()).is_none(), "{:?}", i.best);
+    assert!(
+        i.evidence
+            .iter()
+            .any(|x| x.kind == EvidenceKind::Origin && x.country == code("JP"))
+    );
 }
 
 #[test]
@@ -912,7 +925,7 @@ fn history_only() {
 fn history_agrees_with_domain() {
     let mut e = ev("Hi", "Hi again.", "x@online.no");
     e.previous_country = Some(code("NO"));
-    let c = confident(&e, "NO", Domain);
+    let c = confident(&e, "NO", History);
     assert!(c > alone(EvidenceKind::Domain));
 }
 

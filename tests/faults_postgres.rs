@@ -283,6 +283,9 @@ async fn sender(load: Arc<Load>, smtp: SocketAddr, n: usize) {
         load.codes.lock().unwrap().push(code.unwrap_or(0));
         if code == Some(250) {
             load.acknowledged.lock().unwrap().insert(i);
+            // Paced (about 40 messages a second over four senders), so the
+            // load is still running when the second outage starts.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         } else {
             load.pending.lock().unwrap().push_back(i);
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -340,7 +343,8 @@ async fn outage(
     while load.count(|c| (400..500).contains(&c)) == temp_before {
         assert!(
             down.elapsed() < Duration::from_secs(60),
-            "the load saw no temporary failure"
+            "the load saw no temporary failure ({mode}; {} acknowledged of the load)",
+            load.acked()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -424,7 +428,10 @@ async fn postgres_stopped_mid_load_then_back_loses_nothing_and_resumes() {
     let mut server = start_server(&url, http, smtp, &relay.url());
     wait_ready(http, Duration::from_secs(30)).await;
 
-    let n = 120;
+    // With the senders' pace, enough that the load outlasts the first
+    // outage's recovery checks (each `concierge ingest` loads the gazetteer,
+    // seconds in a debug build).
+    let n = 400;
     let load = Arc::new(Load::default());
     load.pending.lock().unwrap().extend(0..n);
     let senders: Vec<_> = (0..4)

@@ -777,45 +777,9 @@ const PERSON_REJECT: &[&str] = &[
     "lives",
 ];
 
-/// Words near a bare preposition that make it about travel, the past or the
-/// future rather than where the sender lives.
+/// Words near a bare preposition that, besides [`TOURING`], make it about
+/// the past, the future or someone else rather than where the sender lives.
 const TRAVEL: &[&str] = &[
-    "tour",
-    "toured",
-    "touring",
-    "tours",
-    "tournee",
-    "turne",
-    "turnen",
-    "gira",
-    "played",
-    "play",
-    "playing",
-    "gig",
-    "gigs",
-    "show",
-    "shows",
-    "concert",
-    "concerts",
-    "festival",
-    "festivals",
-    "visited",
-    "visit",
-    "visiting",
-    "trip",
-    "trips",
-    "vacation",
-    "holiday",
-    "holidays",
-    "flew",
-    "flight",
-    "flying",
-    "fly",
-    "travel",
-    "traveled",
-    "travelled",
-    "traveling",
-    "travelling",
     "recorded",
     "recording",
     "born",
@@ -832,20 +796,6 @@ const TRAVEL: &[&str] = &[
     "gonna",
     "next",
     "last",
-    "viagem",
-    "viajei",
-    "ferias",
-    "vacaciones",
-    "viaje",
-    "voyage",
-    "vacances",
-    "reise",
-    "urlaub",
-    "konzert",
-    "gespielt",
-    "tocamos",
-    "toquei",
-    "tocando",
     "nasci",
     "naci",
     "nacido",
@@ -873,8 +823,6 @@ const TRAVEL: &[&str] = &[
     "agency",
     "manager",
     "team",
-    "booked",
-    "booking",
     "venue",
     "venues",
     "tickets",
@@ -1189,7 +1137,8 @@ fn touring_context(tokens: &[Token], start: usize) -> bool {
 /// Whether the words around a statement make it travel, the past or the
 /// future rather than where the sender lives.
 fn travel_context(tokens: &[Token], start: usize, end: usize) -> bool {
-    let travel_before = clause_before(tokens, start, 7).any(|t| in_list(TRAVEL, &t.norm));
+    let travel_before = clause_before(tokens, start, 7)
+        .any(|t| in_list(TRAVEL, &t.norm) || in_list(TOURING, &t.norm));
     let time_after = tokens
         .iter()
         .skip(end)

@@ -231,8 +231,12 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
     }
     match std::panic::catch_unwind(|| parse_inner(raw, limits)) {
         Ok(mut parsed) => {
-            parsed.unparseable |=
-                parsed.headers.is_empty() && parsed.from.is_none() && parsed.message_id.is_none();
+            // None of the headers every message has: not a message.
+            parsed.unparseable |= parsed.from.is_none()
+                && parsed.message_id.is_none()
+                && parsed.date.is_none()
+                && parsed.subject.is_empty()
+                && parsed.to.is_empty();
             Ok(parsed)
         }
         Err(_) => {

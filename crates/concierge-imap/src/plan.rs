@@ -114,7 +114,7 @@ impl Backoff {
     }
 
     /// The next wait, with a random jitter.
-    pub fn next(&mut self) -> Duration {
+    pub fn next_wait(&mut self) -> Duration {
         self.next_with(rand::random::<f64>())
     }
 }
@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(b.next_with(0.0), Duration::from_secs(2));
         assert_eq!(b.next_with(1.0), Duration::from_secs(8));
         for _ in 0..40 {
-            assert!(b.next() <= Duration::from_secs(10));
+            assert!(b.next_wait() <= Duration::from_secs(10));
         }
         assert_eq!(b.ceiling(), Duration::from_secs(10));
         b.reset();

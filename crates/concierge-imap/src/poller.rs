@@ -182,7 +182,7 @@ impl Poller {
                     continue;
                 }
                 Err(e) => {
-                    let wait = backoff.next();
+                    let wait = backoff.next_wait();
                     tracing::warn!(mailbox = self.name(), error = %e, ?wait, "database unavailable for the mailbox lease");
                     tokio::time::sleep(wait).await;
                     continue;
@@ -216,7 +216,7 @@ impl Poller {
                     if let Some(t) = &mut self.tokens {
                         t.invalidate();
                     }
-                    backoff.next().max(s.backoff_max / 4)
+                    backoff.next_wait().max(s.backoff_max / 4)
                 }
                 Err(PollError::Token(TokenError::Refused { status, error })) => {
                     tracing::error!(
@@ -228,16 +228,16 @@ impl Poller {
                         Some(&format!("token refresh refused: HTTP {status}: {error}")),
                     )
                     .await;
-                    backoff.next().max(s.backoff_max / 4)
+                    backoff.next_wait().max(s.backoff_max / 4)
                 }
                 Err(e @ PollError::Connect(ConnectError::Unreachable(..))) => {
-                    let wait = backoff.next();
+                    let wait = backoff.next_wait();
                     tracing::warn!(mailbox = self.name(), error = %e, ?wait, "IMAP server unreachable; retrying");
                     self.status("unreachable", Some(&e.to_string())).await;
                     wait
                 }
                 Err(e) => {
-                    let wait = backoff.next();
+                    let wait = backoff.next_wait();
                     tracing::warn!(mailbox = self.name(), error = %e, ?wait, "IMAP session failed; retrying");
                     self.status("error", Some(&e.to_string())).await;
                     wait

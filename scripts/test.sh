@@ -13,7 +13,7 @@ fi
 
 # Tools the tests drive (PostgreSQL client and server binaries; Debian's
 # Chromium and ChromeDriver for tests/browser.rs; OpenSSL headers for the
-# WebDriver client's TLS, which links the system OpenSSL).
+# WebDriver client's TLS, which links the system OpenSSL; Dovecot).
 need=()
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
@@ -21,6 +21,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+# Dovecot for tests/imap.rs (each test runs its own instance on loopback; the
+# system service is never used) and openssl for its self-signed certificate.
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -218,6 +218,15 @@ impl App {
         .with_graceful_shutdown(async move {
             let _ = rx_http.recv().await;
         });
+        let mut rx_imap = tx.subscribe();
+        let imap = concierge_imap::run(
+            self.inbound.clone(),
+            self.settings.imap.mailboxes.clone(),
+            self.settings.imap.poller_settings(),
+            async move {
+                let _ = rx_imap.recv().await;
+            },
+        );
         let mut rx_smtp = tx.subscribe();
         let smtp = concierge_smtp::serve(
             self.smtp,
@@ -247,7 +256,7 @@ impl App {
             tracing::info!("shutting down");
             let _ = tx.send(());
         };
-        let (h, s, j, ()) = tokio::join!(http, smtp, jobs, trigger);
+        let (h, s, j, (), ()) = tokio::join!(http, smtp, jobs, imap, trigger);
         h.context("HTTP server")?;
         s.context("SMTP server")?;
         j?;

@@ -39,6 +39,34 @@ pub struct Settings {
     pub sla: Sla,
     /// `[worker]`
     pub worker: Worker,
+    /// `[imap]`
+    pub imap: Imap,
+}
+
+/// `[imap]`: mailboxes to read and the poller's timers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Imap {
+    /// `[[imap.mailboxes]]`.
+    pub mailboxes: Vec<concierge_imap::MailboxConfig>,
+    /// Lease lifetime.
+    pub lease_secs: u64,
+    /// First wait after a failure.
+    pub backoff_base_secs: u64,
+    /// Longest wait after failures.
+    pub backoff_max_secs: u64,
+}
+
+impl Imap {
+    /// The pollers' settings for this process.
+    pub fn poller_settings(&self) -> concierge_imap::PollerSettings {
+        use std::time::Duration;
+        concierge_imap::PollerSettings {
+            holder: concierge_imap::PollerSettings::holder_name(),
+            lease: Duration::from_secs(self.lease_secs.max(3)),
+            backoff_base: Duration::from_secs(self.backoff_base_secs.max(1)),
+            backoff_max: Duration::from_secs(self.backoff_max_secs.max(1)),
+        }
+    }
 }
 
 /// `[routing]`
@@ -329,6 +357,8 @@ impl Settings {
                     .into(),
             ));
         }
+        concierge_imap::config::validate(&self.imap.mailboxes)
+            .map_err(|e| ConfigError(format!("imap.mailboxes: {e}")))?;
         let secret = &self.security.reply_token_secret;
         if !secret.is_empty() && secret.len() < 16 {
             return Err(ConfigError(

@@ -86,6 +86,18 @@ enum Cmd {
         #[command(subcommand)]
         command: CountryCmd,
     },
+    /// IMAP mailboxes (`[[imap.mailboxes]]`); `serve` and `worker` poll them.
+    Imap {
+        #[command(subcommand)]
+        command: ImapCmd,
+    },
+    /// Import existing mail as case history: no acknowledgements, no
+    /// caseworker notices, no first-response targets, original dates.
+    /// Resumable (run it again after an interrupt) and idempotent.
+    Import {
+        #[command(subcommand)]
+        command: ImportCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -303,6 +315,40 @@ fn explain_table(i: &concierge_core::country::CountryInference, threshold: f32) 
         let _ = writeln!(out);
     }
     out
+}
+
+#[derive(Subcommand)]
+enum ImapCmd {
+    /// Each configured mailbox's state: status, last error, UIDVALIDITY,
+    /// highest UID committed, messages taken, which process polls it.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// mbox files (Google Takeout, Thunderbird, mboxrd / mboxo).
+    Mbox {
+        /// The files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Threads with no message since this date (YYYY-MM-DD or RFC 3339)
+        /// are imported resolved; newer ones are open and routed.
+        #[arg(long, value_name = "DATE")]
+        open_since: Option<String>,
+    },
+    /// Maildir folders (with cur/ and new/).
+    Maildir {
+        /// The folders.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// As for `import mbox`.
+        #[arg(long, value_name = "DATE")]
+        open_since: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -851,8 +897,25 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             tracing::info!("worker running; Ctrl-C to stop");
             let mailer = app::mailer(&settings, &store).await?;
             let deps = app::mail_deps(&settings, &mailer)?;
-            let result =
-                concierge_jobs::run(store, settings.worker.config(), deps, shutdown_signal()).await;
+            let inbound = app::inbound(&settings, &store).await?;
+            let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
+            let (mut rx_jobs, mut rx_imap) = (tx.subscribe(), tx.subscribe());
+            let jobs = concierge_jobs::run(store, settings.worker.config(), deps, async move {
+                let _ = rx_jobs.recv().await;
+            });
+            let imap = concierge_imap::run(
+                inbound,
+                settings.imap.mailboxes.clone(),
+                settings.imap.poller_settings(),
+                async move {
+                    let _ = rx_imap.recv().await;
+                },
+            );
+            let trigger = async move {
+                shutdown_signal().await;
+                let _ = tx.send(());
+            };
+            let (result, (), ()) = tokio::join!(jobs, imap, trigger);
             if let Some(pg) = pg.as_mut() {
                 pg.stop();
             }
@@ -916,6 +979,33 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             json,
             previous_country,
         )),
+        Cmd::Imap {
+            command: ImapCmd::Status { json },
+        } => {
+            let (store, _pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            imap_status(&store, &settings, json).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Import { command } => {
+            let (store, _pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            let inbound = app::inbound(&settings, &store).await?;
+            let (kind, paths, open_since) = match command {
+                ImportCmd::Mbox { files, open_since } => ("mbox", files, open_since),
+                ImportCmd::Maildir { dirs, open_since } => ("maildir", dirs, open_since),
+            };
+            let opts = concierge_imap::import::Options {
+                open_since: open_since.as_deref().map(parse_until).transpose()?,
+            };
+            let summary = if kind == "mbox" {
+                concierge_imap::import::import_mbox(&inbound, &paths, opts).await?
+            } else {
+                concierge_imap::import::import_maildir(&inbound, &paths, opts).await?
+            };
+            println!("imported {summary}");
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Hub {
             command: HubCmd::Import { file },
         } => {
@@ -934,6 +1024,59 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `concierge imap status`: configured mailboxes with their recorded state.
+async fn imap_status(store: &Store, settings: &Settings, json: bool) -> Result<()> {
+    let rows = store.imap_mailboxes().await?;
+    let configured: Vec<&str> = settings
+        .imap
+        .mailboxes
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    if json {
+        let list: Vec<serde_json::Value> = configured
+            .iter()
+            .map(|name| match rows.iter().find(|r| r.name == *name) {
+                Some(r) => serde_json::to_value(r).unwrap_or_default(),
+                None => serde_json::json!({ "name": name, "status": "never polled" }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if configured.is_empty() {
+        println!("no mailboxes configured ([[imap.mailboxes]])");
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:<13} {:>12} {:>9} {:>9}  {:<20} detail",
+        "mailbox", "status", "uidvalidity", "last uid", "taken", "since"
+    );
+    for name in configured {
+        match rows.iter().find(|r| r.name == name) {
+            Some(r) => {
+                let held = match (&r.lease_holder, r.lease_expires_at) {
+                    (Some(h), Some(t)) if t > chrono::Utc::now() => format!(" [{h}]"),
+                    _ => " [no poller]".to_owned(),
+                };
+                println!(
+                    "{:<16} {:<13} {:>12} {:>9} {:>9}  {:<20} {}{held}",
+                    r.name,
+                    r.status.replace('_', " "),
+                    r.uid_validity
+                        .map_or_else(|| "-".to_owned(), |v| v.to_string()),
+                    r.last_uid,
+                    r.imported,
+                    r.status_at.format("%Y-%m-%d %H:%M:%S"),
+                    r.detail.as_deref().unwrap_or("")
+                );
+            }
+            None => println!("{name:<16} never polled"),
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

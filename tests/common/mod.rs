@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod dashboard;
+pub mod dovecot;
 pub mod process;
 
 use std::net::SocketAddr;

@@ -11,7 +11,9 @@ use concierge_core::routing::SlaTargets;
 use concierge_core::threading::{ReplyTokenKey, ThreadFacts, dedupe_key, plan};
 use concierge_core::ticket::Priority;
 use concierge_mail::inbound::{Limits, ParseError, ParsedMail, parse, truncate};
-use concierge_store::{InboundSource, IngestOutcome, NewAttachment, NewInbound, Store, StoreError};
+use concierge_store::{
+    History, InboundSource, IngestOutcome, NewAttachment, NewInbound, Store, StoreError,
+};
 
 /// A message as it arrived at one of the doors.
 #[derive(Debug, Clone)]
@@ -52,6 +54,23 @@ impl IngestError {
     pub fn is_temporary(&self) -> bool {
         matches!(self, Self::Store(_))
     }
+}
+
+/// How an imported message enters the history (`concierge import`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportMode {
+    /// Threads whose messages are all older than this start resolved; the
+    /// rest are open and routed.
+    pub open_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What [`Inbound::ingest_mailbox`] did, and with what kind of message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxOutcome {
+    /// Created, appended or duplicate.
+    pub outcome: IngestOutcome,
+    /// The message's class (`unparseable` for bytes kept raw).
+    pub class: MessageClass,
 }
 
 /// Settings of the pipeline.
@@ -142,6 +161,76 @@ impl Inbound {
         })
     }
 
+    /// The mailbox doors' ingest (IMAP, `concierge import`): the same
+    /// parsing, classification, threading, dedup and storage as
+    /// [`Inbound::ingest`], but a message is never refused for its content.
+    /// Empty, unreadable or over-size bytes are kept raw (over-size: up to
+    /// the limit) as a case of class `unparseable`, never answered, so a
+    /// mailbox never holds a message back forever. Only storage failures
+    /// are errors. With `import`, the message is history: its own date, no
+    /// acknowledgement or first-response target, resolved when older than
+    /// `open_since`.
+    pub async fn ingest_mailbox(
+        &self,
+        mut d: Delivery,
+        import: Option<ImportMode>,
+    ) -> Result<MailboxOutcome, IngestError> {
+        let max = self.config.max_message_bytes;
+        let mut note = None;
+        if d.raw.len() > max {
+            note = Some(format!(
+                "(message of {} bytes over the limit of {max}; first {max} bytes kept) ",
+                d.raw.len()
+            ));
+        }
+        let full_key_source = (d.raw.len() > max).then(|| d.raw.clone());
+        if d.raw.len() > max {
+            d.raw.truncate(max);
+        }
+        let mut parsed = match parse(&d.raw, &self.config.limits) {
+            Ok(p) => p,
+            Err(ParseError::Empty) => ParsedMail {
+                subject: "(empty message)".into(),
+                unparseable: true,
+                ..Default::default()
+            },
+        };
+        if let Some(n) = &note {
+            parsed.unparseable = true;
+            parsed.subject = format!("{n}{}", parsed.subject);
+        }
+        let previous = match &parsed.from {
+            Some(from) => self.store.previous_country(from).await?,
+            None => None,
+        };
+        let unparseable = parsed.unparseable;
+        let date = parsed.date;
+        let mut new = self.prepare(d, parsed, previous.as_deref().and_then(|c| c.parse().ok()));
+        if let Some(full) = full_key_source {
+            // Dedupe on the message as the mailbox holds it, not the cut.
+            new.dedupe_key = dedupe_key(new.message_id.as_deref(), new.from.as_ref(), &full);
+        }
+        if unparseable {
+            new.class = MessageClass::Unparseable;
+            new.route = false;
+            new.acknowledge = false;
+        }
+        if let Some(mode) = import {
+            let now = chrono::Utc::now();
+            let at = date.filter(|d| *d <= now).unwrap_or(now);
+            let resolved = mode.open_since.is_some_and(|s| at < s);
+            new.history = Some(History { at, resolved });
+            new.acknowledge = false;
+            new.route = new.route && !resolved;
+        }
+        let outcome = self.store.ingest(&new).await?;
+        log_stored(&outcome, new.class);
+        Ok(MailboxOutcome {
+            outcome,
+            class: new.class,
+        })
+    }
+
     /// Parses, classifies, threads and stores one message, exactly once.
     pub async fn ingest(&self, d: Delivery) -> Result<IngestOutcome, IngestError> {
         if d.raw.len() > self.config.max_message_bytes {
@@ -160,16 +249,7 @@ impl Inbound {
         };
         let new = self.prepare(d, parsed, previous.as_deref().and_then(|c| c.parse().ok()));
         let outcome = self.store.ingest(&new).await?;
-        tracing::info!(
-            reference = %outcome.reference(),
-            class = new.class.as_str(),
-            outcome = match &outcome {
-                IngestOutcome::Created { .. } => "created",
-                IngestOutcome::Appended { .. } => "appended",
-                IngestOutcome::Duplicate { .. } => "duplicate",
-            },
-            "inbound message stored"
-        );
+        log_stored(&outcome, new.class);
         Ok(outcome)
     }
 
@@ -274,6 +354,20 @@ impl Inbound {
                 })
                 .collect(),
             raw: d.raw,
+            history: None,
         }
     }
+}
+
+fn log_stored(outcome: &IngestOutcome, class: MessageClass) {
+    tracing::info!(
+        reference = %outcome.reference(),
+        class = class.as_str(),
+        outcome = match outcome {
+            IngestOutcome::Created { .. } => "created",
+            IngestOutcome::Appended { .. } => "appended",
+            IngestOutcome::Duplicate { .. } => "duplicate",
+        },
+        "inbound message stored"
+    );
 }

@@ -21,6 +21,10 @@ pub enum InboundSource {
     Pipe,
     /// `POST /inbound/mime`.
     Http,
+    /// An IMAP mailbox we poll.
+    Imap,
+    /// `concierge import` of a mailbox export (mbox, Maildir).
+    Import,
 }
 
 impl InboundSource {
@@ -29,6 +33,8 @@ impl InboundSource {
             Self::Smtp => "smtp",
             Self::Pipe => "pipe",
             Self::Http => "http",
+            Self::Imap => "imap",
+            Self::Import => "import",
         }
     }
 }
@@ -112,6 +118,19 @@ pub struct NewInbound {
     pub acknowledge: bool,
     /// For a delivery report: the Message-IDs of our mail it reports on.
     pub bounce_of: Vec<String>,
+    /// Set for imported history: the case keeps the message's own time,
+    /// has no first-response target, and may start resolved.
+    pub history: Option<History>,
+}
+
+/// How an imported message enters the case history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct History {
+    /// The message's original time (its `Date`), used as the time it arrived.
+    pub at: DateTime<Utc>,
+    /// The thread is older than `--open-since`: a new case starts resolved
+    /// and this message reopens nothing.
+    pub resolved: bool,
 }
 
 /// What ingest did with a message.
@@ -209,7 +228,8 @@ impl Store {
         let outcome = match existing {
             Some(t) => {
                 let status: TicketStatus = t.status.parse().unwrap_or(TicketStatus::New);
-                let next = if m.class.is_human() {
+                let reopens = m.history.is_none_or(|h| !h.resolved);
+                let next = if m.class.is_human() && reopens {
                     status.on_requester_reply(t.has_assignee)
                 } else {
                     None
@@ -217,14 +237,17 @@ impl Store {
                 sqlx::query!(
                     "UPDATE tickets SET
                         status = COALESCE($2, status),
-                        updated_at = now(),
+                        updated_at = GREATEST(updated_at, COALESCE($4, now())),
                         message_count = message_count + 1,
-                        last_inbound_at = CASE WHEN $3 THEN now() ELSE last_inbound_at END,
+                        last_inbound_at = CASE WHEN $3
+                            THEN GREATEST(last_inbound_at, COALESCE($4, now()))
+                            ELSE last_inbound_at END,
                         resolved_at = CASE WHEN $2::text IS NULL THEN resolved_at ELSE NULL END
                      WHERE id = $1",
                     t.id,
                     next.map(|s| s.as_str()),
-                    m.class.is_human()
+                    m.class.is_human(),
+                    m.history.map(|h| h.at)
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -418,10 +441,14 @@ async fn insert_case(
                INSERT INTO tickets (id, reference, subject, requester_id, country,
                    country_source, country_confidence, language, last_inbound_at,
                    country_suggestion, first_response_due_at, message_count,
+                   created_at, updated_at, imported, status, resolved_at,
                    country_suggestion_confidence, country_evidence)
                SELECT $4, $5, $6, (SELECT id FROM req), $7, $8, $9, $10,
-                   CASE WHEN $11 THEN now() END, $12, now() + make_interval(mins => $13), 1,
-                   $44, $45
+                   CASE WHEN $11 THEN COALESCE($44, now()) END, $12,
+                   CASE WHEN $45 THEN NULL ELSE now() + make_interval(mins => $13) END, 1,
+                   COALESCE($44, now()), COALESCE($44, now()), $45,
+                   CASE WHEN $46 THEN 'resolved' ELSE 'new' END,
+                   CASE WHEN $46 THEN COALESCE($44, now()) END, $47, $48
                ON CONFLICT (reference) DO NOTHING
                RETURNING id),
            raw AS (
@@ -432,9 +459,10 @@ async fn insert_case(
            msg AS (
                INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
                    "references", from_address, from_name, reply_to, to_addresses,
-                   cc_addresses, subject, text_body, html_body, headers, sent_at, raw_id)
+                   cc_addresses, subject, text_body, html_body, headers, sent_at, raw_id,
+                   created_at)
                SELECT $21, t.id, 'inbound', $22, $23, $24, $25, $2, $3, $26, $27, $28, $29,
-                   $30, $31, $32, $33, raw.id
+                   $30, $31, $32, $33, raw.id, COALESCE($44, now())
                FROM t, raw
                RETURNING id, ticket_id),
            att AS (
@@ -493,6 +521,9 @@ async fn insert_case(
         &r.att_sha256,
         &r.att_data,
         m.dedupe_key,
+        m.history.map(|h| h.at),
+        m.history.is_some(),
+        m.history.is_some_and(|h| h.resolved),
         t.suggestion_confidence,
         &t.evidence as _
     )
@@ -515,9 +546,14 @@ async fn insert_ticket(
         "INSERT INTO tickets (id, reference, subject, requester_id, country,
             country_source, country_confidence, language, last_inbound_at,
             country_suggestion, first_response_due_at, message_count,
+            created_at, updated_at, imported, status, resolved_at,
             country_suggestion_confidence, country_evidence)
          SELECT $1, $2, $3, (SELECT id FROM requesters WHERE email = $4::text), $5, $6, $7, $8,
-            CASE WHEN $9 THEN now() END, $10, now() + make_interval(mins => $11), 1, $12, $13
+            CASE WHEN $9 THEN COALESCE($12, now()) END, $10,
+            CASE WHEN $13 THEN NULL ELSE now() + make_interval(mins => $11) END, 1,
+            COALESCE($12, now()), COALESCE($12, now()), $13,
+            CASE WHEN $14 THEN 'resolved' ELSE 'new' END,
+            CASE WHEN $14 THEN COALESCE($12, now()) END, $15, $16
          ON CONFLICT (reference) DO NOTHING RETURNING id",
         ticket_id,
         reference.as_str(),
@@ -530,6 +566,9 @@ async fn insert_ticket(
         m.class.is_human(),
         t.suggestion,
         t.due_minutes,
+        m.history.map(|h| h.at),
+        m.history.is_some(),
+        m.history.is_some_and(|h| h.resolved),
         t.suggestion_confidence,
         &t.evidence as _
     )
@@ -561,9 +600,10 @@ async fn insert_message(
            msg AS (
                INSERT INTO messages (id, ticket_id, direction, class, message_id, in_reply_to,
                    "references", from_address, from_name, reply_to, to_addresses,
-                   cc_addresses, subject, text_body, html_body, headers, sent_at, raw_id)
+                   cc_addresses, subject, text_body, html_body, headers, sent_at, raw_id,
+                   created_at)
                SELECT $11, $12, 'inbound', $13, $14, $15, $16, $2, $3, $17, $18, $19, $20,
-                   $21, $22, $23, $24, raw.id
+                   $21, $22, $23, $24, raw.id, COALESCE($35, now())
                FROM raw
                RETURNING id, ticket_id),
            att AS (
@@ -610,7 +650,8 @@ async fn insert_message(
         &r.att_sizes,
         &r.att_sha256,
         &r.att_data,
-        m.dedupe_key
+        m.dedupe_key,
+        m.history.map(|h| h.at)
     )
     .execute(&mut *tx)
     .await?;

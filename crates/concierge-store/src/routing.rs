@@ -41,7 +41,7 @@ impl Store {
     pub async fn route_ticket(&self, ticket_id: Uuid) -> Result<RouteOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let t = sqlx::query!(
-            "SELECT status, assignee_id, country, language FROM tickets WHERE id = $1 FOR UPDATE",
+            "SELECT status, assignee_id, country, language, imported FROM tickets WHERE id = $1 FOR UPDATE",
             ticket_id
         )
         .fetch_optional(&mut *tx)
@@ -156,12 +156,15 @@ impl Store {
                 )
                 .execute(&mut *tx)
                 .await?;
-                // The caseworker hears of it by mail (reference only).
-                push_jobs_quietly(
-                    &mut tx,
-                    &[QuietJob::mail(&MailJob::Assigned { assignment_id })?],
-                )
-                .await?;
+                // The caseworker hears of it by mail (reference only);
+                // imported history is never announced.
+                if !t.imported {
+                    push_jobs_quietly(
+                        &mut tx,
+                        &[QuietJob::mail(&MailJob::Assigned { assignment_id })?],
+                    )
+                    .await?;
+                }
                 woken = true;
                 RouteOutcome::Assigned {
                     volunteer_id: volunteer,

@@ -25,6 +25,9 @@ pub enum MessageClass {
     Bounce,
     /// Our own mail coming back to us.
     Loop,
+    /// Bytes the parser could not read as a message (kept raw, never
+    /// answered); only the mailbox doors (IMAP, import) produce it.
+    Unparseable,
 }
 
 impl MessageClass {
@@ -35,6 +38,7 @@ impl MessageClass {
             Self::AutoReply => "auto_reply",
             Self::Bounce => "bounce",
             Self::Loop => "loop",
+            Self::Unparseable => "unparseable",
         }
     }
 
@@ -58,10 +62,16 @@ pub struct UnknownClass(pub String);
 impl FromStr for MessageClass {
     type Err = UnknownClass;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Human, Self::AutoReply, Self::Bounce, Self::Loop]
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| UnknownClass(s.to_owned()))
+        [
+            Self::Human,
+            Self::AutoReply,
+            Self::Bounce,
+            Self::Loop,
+            Self::Unparseable,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+        .ok_or_else(|| UnknownClass(s.to_owned()))
     }
 }
 

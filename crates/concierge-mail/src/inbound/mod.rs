@@ -130,6 +130,9 @@ pub struct ParsedMail {
     pub headers: Vec<(String, String)>,
     /// Facts for machine-mail classification.
     pub machine: MachineHeaders,
+    /// No header block could be read: the bytes are not a message the
+    /// parser understands (the text is the raw bytes).
+    pub unparseable: bool,
 }
 
 impl ParsedMail {
@@ -227,12 +230,21 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
         return Err(ParseError::Empty);
     }
     match std::panic::catch_unwind(|| parse_inner(raw, limits)) {
-        Ok(parsed) => Ok(parsed),
+        Ok(mut parsed) => {
+            // None of the headers every message has: not a message.
+            parsed.unparseable |= parsed.from.is_none()
+                && parsed.message_id.is_none()
+                && parsed.date.is_none()
+                && parsed.subject.is_empty()
+                && parsed.to.is_empty();
+            Ok(parsed)
+        }
         Err(_) => {
             let text = String::from_utf8_lossy(raw);
             Ok(ParsedMail {
                 subject: "(message could not be parsed)".into(),
                 text: clean_text(truncate(&text, limits.max_text_bytes)),
+                unparseable: true,
                 ..Default::default()
             })
         }
@@ -245,6 +257,7 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> ParsedMail {
         let text = String::from_utf8_lossy(raw);
         return ParsedMail {
             text: clean_text(truncate(&text, limits.max_text_bytes)),
+            unparseable: true,
             ..Default::default()
         };
     };
@@ -404,6 +417,7 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> ParsedMail {
         attachments_dropped: dropped,
         headers,
         machine,
+        unparseable: false,
     }
 }
 

@@ -98,6 +98,12 @@ fn empty_is_refused_and_garbage_is_kept() {
     );
     let m = parse(b"\xff\xfe\x00garbage without headers", &Limits::default()).unwrap();
     assert!(m.from.is_none());
+    assert!(m.unparseable);
+    assert!(
+        !parse(b"Subject: hi\r\n\r\nbody\r\n", &Limits::default())
+            .unwrap()
+            .unparseable
+    );
 }
 
 #[test]

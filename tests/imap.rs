@@ -1,0 +1,476 @@
+//! IMAP ingestion against a real server: Debian's Dovecot, started by each
+//! test on free loopback ports with a throwaway config, users, Maildirs and
+//! a self-signed certificate (tests/common/dovecot.rs). The pollers run in
+//! real `concierge worker` processes with a `--config` file naming the
+//! mailboxes; the tests look at the database and the Maildirs. Bounded in
+//! time, loopback only.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::dovecot::{Dovecot, PASSWORD};
+use common::process::concierge;
+use sqlx::PgPool;
+
+const SECRET: &str = "test-secret-test-secret-test-secret";
+
+/// A `concierge worker` process with a config file; killed on drop.
+struct Worker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(url: &str, config: &Path, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).unwrap();
+        let child = concierge(url)
+            .arg("--config")
+            .arg(config)
+            .arg("worker")
+            .env("CONCIERGE__SECURITY__REPLY_TOKEN_SECRET", SECRET)
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start concierge worker");
+        Self { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One `[[imap.mailboxes]]` entry for `user` on `d`.
+fn mailbox(name: &str, d: &Dovecot, user: &str, tls: &str, extra: &str) -> String {
+    let port = if tls == "tls" { d.tls_port } else { d.port };
+    let pw = d.dir.join(format!("{name}.password"));
+    if !pw.exists() {
+        std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    }
+    format!(
+        "[[imap.mailboxes]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\n\
+         tls = \"{tls}\"\nusername = \"{user}\"\npassword_file = \"{}\"\n\
+         ca_file = \"{}\"\npoll_secs = 1\n{extra}\n",
+        pw.display(),
+        d.cert().display()
+    )
+}
+
+/// The config file: short leases and backoffs, these mailboxes.
+fn config(d: &Dovecot, file: &str, mailboxes: &[String]) -> PathBuf {
+    let path = d.dir.join(file);
+    std::fs::write(
+        &path,
+        format!(
+            "[imap]\nlease_secs = 4\nbackoff_base_secs = 1\nbackoff_max_secs = 2\n\n{}",
+            mailboxes.join("\n")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+const STORED: &str = "SELECT count(*) FROM raw_messages WHERE source = 'imap'";
+
+/// Waits until `sql` counts `want` (not more: more fails at once).
+async fn wait_count(
+    pool: &PgPool,
+    sql: &'static str,
+    want: i64,
+    limit: Duration,
+    logs: &[&Worker],
+) {
+    let began = Instant::now();
+    loop {
+        let n = count(pool, sql).await;
+        assert!(n <= want, "{sql}: {n}, more than {want}");
+        if n == want {
+            return;
+        }
+        if began.elapsed() > limit {
+            for w in logs {
+                eprintln!("--- worker log ---\n{}", w.log());
+            }
+            panic!("{sql}: {n} after {limit:?}, want {want}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn status(pool: &PgPool, name: &str) -> (String, Option<String>) {
+    sqlx::query_as::<_, (String, Option<String>)>(
+        "SELECT status, detail FROM imap_mailboxes WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+    .unwrap_or(("none".into(), None))
+}
+
+async fn wait_status(pool: &PgPool, name: &str, want: &str, limit: Duration, w: &Worker) {
+    let began = Instant::now();
+    loop {
+        let (s, _) = status(pool, name).await;
+        if s == want {
+            return;
+        }
+        if began.elapsed() > limit {
+            panic!(
+                "{name} is {s:?}, not {want:?}, after {limit:?}\n{}",
+                w.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn mail(from: &str, id: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: global@concierge.example.org\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Hello, I live in Lisbon and need help finding a therapist.\r\n"
+    )
+    .into_bytes()
+}
+
+/// Bytes that are not a message at all (distinct per `tag`).
+fn garbage(tag: &str) -> Vec<u8> {
+    let mut g = b"\x00\x01\x02\xff\xfe binary junk without any header ".to_vec();
+    g.extend_from_slice(tag.as_bytes());
+    g.extend_from_slice(b"\r\n\x00\x00");
+    g
+}
+
+fn imap_status(url: &str, config: &Path) -> String {
+    let out = concierge(url)
+        .arg("--config")
+        .arg(config)
+        .args(["imap", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// TLS, STARTTLS and plain (loopback) mailboxes: read and unread mail is
+/// taken, nothing is marked read, a message in two mailboxes (or twice in
+/// one) is stored once, bytes that are no message are kept raw as an
+/// unparseable case, then new mail arrives while the poller is in IDLE.
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn tls_starttls_and_plain_take_read_and_unread_mail_once_then_idle(pool: PgPool) {
+    let url = common::database_url(&pool);
+    let users = [
+        "tls@example.org",
+        "starttls@example.org",
+        "plain@example.org",
+    ];
+    let d = Dovecot::start(&users);
+    for u in users {
+        d.deliver(
+            u,
+            &mail("ana@uol.com.br", &format!("unread-{u}"), "unread"),
+            false,
+        );
+        let seen = mail("rui@sapo.pt", &format!("seen-{u}"), "already read");
+        d.deliver(u, &seen, true);
+        d.deliver(u, &seen, false);
+        d.deliver(u, &garbage(u), false);
+    }
+    let shared = mail(
+        "eva@example.com",
+        "shared@example.com",
+        "sent to two addresses",
+    );
+    d.deliver("tls@example.org", &shared, false);
+    d.deliver("plain@example.org", &shared, false);
+    let cfg = config(
+        &d,
+        "concierge.toml",
+        &[
+            mailbox("tls", &d, "tls@example.org", "tls", ""),
+            mailbox("starttls", &d, "starttls@example.org", "starttls", ""),
+            mailbox("plain", &d, "plain@example.org", "none", ""),
+        ],
+    );
+    let w = Worker::start(&url, &cfg, d.dir.join("worker.log"));
+
+    // 3 per mailbox (unread, read, unparseable) + the shared one, once.
+    wait_count(&pool, STORED, 10, Duration::from_secs(30), &[&w]).await;
+    for name in ["tls", "starttls", "plain"] {
+        wait_status(&pool, name, "idle", Duration::from_secs(10), &w).await;
+    }
+    let uids: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, last_uid FROM imap_mailboxes ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        uids,
+        vec![
+            ("plain".into(), 5),
+            ("starttls".into(), 4),
+            ("tls".into(), 5)
+        ]
+    );
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM tickets").await,
+        10,
+        "one case per distinct message"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM messages WHERE class = 'unparseable'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM tickets t JOIN messages m ON m.ticket_id = t.id
+             WHERE m.class = 'unparseable' AND t.first_response_due_at IS NOT NULL
+               AND t.status = 'new'"
+        )
+        .await,
+        3,
+        "unparseable mail is a case a person sees"
+    );
+    // Nothing was marked read: only the messages delivered read carry S.
+    for u in users {
+        let files = d.files(u, "");
+        assert_eq!(files.len(), if u == "starttls@example.org" { 4 } else { 5 });
+        let seen = files.iter().filter(|(_, f)| f.contains('S')).count();
+        assert_eq!(seen, 1, "{u}: {files:?}");
+    }
+
+    // New mail while the poller waits in IDLE.
+    let began = Instant::now();
+    d.deliver(
+        "tls@example.org",
+        &mail("ana@uol.com.br", "late@x", "one more"),
+        false,
+    );
+    wait_count(&pool, STORED, 11, Duration::from_secs(10), &[&w]).await;
+    assert!(began.elapsed() < Duration::from_secs(10));
+
+    let shown = imap_status(&url, &cfg);
+    for name in ["tls", "starttls", "plain"] {
+        let line = shown
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{shown}"));
+        assert!(line.contains("idle"), "{line}");
+    }
+    assert!(!w.log().contains(PASSWORD), "a password reached the log");
+}
+
+/// Without IDLE the folder is polled; `move:` moves each message only once
+/// its case is committed, and `flag` flags it.
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn polling_moves_and_flags_only_committed_mail(pool: PgPool) {
+    let url = common::database_url(&pool);
+    let d = Dovecot::start(&["move@example.org", "flag@example.org"]);
+    for i in 0..3 {
+        d.deliver(
+            "move@example.org",
+            &mail("ana@uol.com.br", &format!("m{i}@x"), "move me"),
+            false,
+        );
+        d.deliver(
+            "flag@example.org",
+            &mail("rui@sapo.pt", &format!("f{i}@x"), "flag me"),
+            false,
+        );
+    }
+    let cfg = config(
+        &d,
+        "concierge.toml",
+        &[
+            mailbox(
+                "move",
+                &d,
+                "move@example.org",
+                "starttls",
+                "idle = false\nafter_import = \"move:Concierge/Imported\"",
+            ),
+            mailbox(
+                "flag",
+                &d,
+                "flag@example.org",
+                "tls",
+                "idle = false\nafter_import = \"flag\"",
+            ),
+        ],
+    );
+    let w = Worker::start(&url, &cfg, d.dir.join("worker.log"));
+    wait_count(&pool, STORED, 6, Duration::from_secs(30), &[&w]).await;
+    wait_status(&pool, "move", "polling", Duration::from_secs(10), &w).await;
+
+    // New mail while polling.
+    d.deliver(
+        "move@example.org",
+        &mail("eva@example.com", "m3@x", "late"),
+        false,
+    );
+    wait_count(&pool, STORED, 7, Duration::from_secs(15), &[&w]).await;
+
+    let began = Instant::now();
+    loop {
+        let moved = d.files("move@example.org", "Concierge/Imported").len();
+        let left = d.files("move@example.org", "").len();
+        let flagged = d
+            .files("flag@example.org", "")
+            .iter()
+            .filter(|(_, f)| f.contains('F'))
+            .count();
+        if moved == 4 && left == 0 && flagged == 3 {
+            break;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "moved {moved}, left {left}, flagged {flagged}\n{}",
+            w.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Every moved message has its case (moved only after the commit).
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM messages WHERE message_id IN ('m0@x','m1@x','m2@x','m3@x')"
+        )
+        .await,
+        4
+    );
+    // Moved, flagged or kept: never marked read.
+    assert!(
+        d.files("move@example.org", "Concierge/Imported")
+            .iter()
+            .all(|(_, f)| !f.contains('S'))
+    );
+}
+
+/// A worker killed with SIGKILL in the middle of a batch: another process
+/// takes the mailbox over once the lease expires and finishes it, with
+/// nothing stored twice; while two processes run, one polls.
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn killed_mid_batch_then_two_processes_share_one_mailbox(pool: PgPool) {
+    let url = common::database_url(&pool);
+    let d = Dovecot::start(&["busy@example.org"]);
+    let body = "x".repeat(20_000);
+    let n = 300;
+    for i in 0..n {
+        let mut m = mail(
+            "ana@uol.com.br",
+            &format!("b{i}@x"),
+            &format!("request {i}"),
+        );
+        m.extend_from_slice(body.as_bytes());
+        d.deliver("busy@example.org", &m, false);
+    }
+    let cfg = config(
+        &d,
+        "concierge.toml",
+        &[mailbox("busy", &d, "busy@example.org", "tls", "")],
+    );
+    let mut a = Worker::start(&url, &cfg, d.dir.join("a.log"));
+    let began = Instant::now();
+    while count(&pool, STORED).await < 20 {
+        assert!(began.elapsed() < Duration::from_secs(30), "{}", a.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.kill();
+    let at_kill = count(&pool, STORED).await;
+    let b = Worker::start(&url, &cfg, d.dir.join("b.log"));
+    let c = Worker::start(&url, &cfg, d.dir.join("c.log"));
+    wait_count(&pool, STORED, n, Duration::from_secs(60), &[&a, &b, &c]).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM messages").await, n);
+    assert_eq!(count(&pool, "SELECT last_uid FROM imap_mailboxes").await, n);
+    eprintln!("killed after {at_kill} of {n}");
+
+    // More mail: still one poller between the two processes.
+    for i in n..n + 10 {
+        d.deliver(
+            "busy@example.org",
+            &mail("rui@sapo.pt", &format!("b{i}@x"), "more"),
+            false,
+        );
+    }
+    wait_count(&pool, STORED, n + 10, Duration::from_secs(20), &[&b, &c]).await;
+    let took = |w: &Worker| w.log().matches("polling this mailbox").count();
+    assert_eq!(
+        took(&b) + took(&c),
+        1,
+        "exactly one process polls\n{}\n{}",
+        b.log(),
+        c.log()
+    );
+}
+
+/// A wrong password: a clear log line (without the password), the status
+/// "auth failed" in the database and `concierge imap status`, retried
+/// with backoff; once the password is right, mail flows.
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn bad_credentials_show_auth_failed_until_fixed(pool: PgPool) {
+    let url = common::database_url(&pool);
+    let d = Dovecot::start(&["auth@example.org"]);
+    d.deliver(
+        "auth@example.org",
+        &mail("ana@uol.com.br", "a1@x", "hello"),
+        false,
+    );
+    let wrong = "not-the-password-42";
+    std::fs::write(d.dir.join("auth.password"), wrong).unwrap();
+    let cfg = config(
+        &d,
+        "concierge.toml",
+        &[mailbox("auth", &d, "auth@example.org", "tls", "")],
+    );
+    let w = Worker::start(&url, &cfg, d.dir.join("worker.log"));
+    wait_status(&pool, "auth", "auth_failed", Duration::from_secs(20), &w).await;
+    let (_, detail) = status(&pool, "auth").await;
+    assert!(
+        detail
+            .as_deref()
+            .is_some_and(|d| d.contains("login refused for auth@example.org")),
+        "{detail:?}"
+    );
+    let shown = imap_status(&url, &cfg);
+    assert!(shown.contains("auth failed"), "{shown}");
+    assert!(w.log().contains("IMAP login refused"), "{}", w.log());
+    assert!(!w.log().contains(wrong), "the password reached the log");
+    assert_eq!(count(&pool, STORED).await, 0);
+
+    std::fs::write(d.dir.join("auth.password"), PASSWORD).unwrap();
+    wait_count(&pool, STORED, 1, Duration::from_secs(20), &[&w]).await;
+    wait_status(&pool, "auth", "idle", Duration::from_secs(10), &w).await;
+}

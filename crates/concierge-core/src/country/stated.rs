@@ -1154,7 +1154,7 @@ fn travel_context(tokens: &[Token], start: usize, end: usize) -> bool {
 /// What a cue match amounts to once its context is read.
 enum Verdict {
     Reject,
-    Keep(EvidenceKind, Option<&'static str>),
+    Keep(EvidenceKind),
 }
 
 fn judge(tokens: &[Token], start: usize, end: usize, place_end: usize, cue: &Cue) -> Verdict {
@@ -1171,19 +1171,17 @@ fn judge(tokens: &[Token], start: usize, end: usize, place_end: usize, cue: &Cue
         }
         Guard::Weak => {}
     }
-    const TOUR_NOTE: Option<&str> = Some("tour stop or trip: not where they need care");
     match cue.kind {
-        EvidenceKind::Tour => Verdict::Keep(TOUR, TOUR_NOTE),
-        EvidenceKind::Left => Verdict::Keep(LEFT, Some("a place they left")),
+        EvidenceKind::Tour | EvidenceKind::Left => Verdict::Keep(cue.kind),
         EvidenceKind::Mention | EvidenceKind::Present | EvidenceKind::Greeting
             if touring_context(tokens, start) =>
         {
-            Verdict::Keep(TOUR, TOUR_NOTE)
+            Verdict::Keep(TOUR)
         }
         EvidenceKind::Mention if travel_context(tokens, start, place_end.max(end)) => {
             Verdict::Reject
         }
-        k => Verdict::Keep(k, None),
+        k => Verdict::Keep(k),
     }
 }
 
@@ -1253,6 +1251,17 @@ fn resolve_unknown_town(tokens: &[Token], p: usize) -> Option<Resolved> {
     None
 }
 
+/// The word of explanation shown with a place left or a tour stop.
+fn note_for(kind: EvidenceKind) -> Option<String> {
+    match kind {
+        EvidenceKind::Tour => Some(TOUR_NOTE.into()),
+        EvidenceKind::Left => Some("a place they left".into()),
+        _ => None,
+    }
+}
+
+const TOUR_NOTE: &str = "tour stop or trip: not where they need care";
+
 fn snippet(text: &str, tokens: &[Token], from: usize, to: usize) -> String {
     let a = tokens.get(from).map_or(0, |t| t.span.0);
     let b = tokens
@@ -1308,7 +1317,7 @@ fn cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
             if r.shares.is_empty() {
                 continue;
             }
-            let Verdict::Keep(kind, note) = judge(tokens, i, end, r.end, cue) else {
+            let Verdict::Keep(kind) = judge(tokens, i, end, r.end, cue) else {
                 continue;
             };
             if !case_ok(tokens, &r, p, kind) {
@@ -1323,7 +1332,7 @@ fn cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
                 kind,
                 shares: r.shares.clone(),
                 text: snippet(text, tokens, i, r.end),
-                note: note.map(str::to_string),
+                note: note_for(kind),
             };
             match best.get(&p) {
                 Some((l, _)) if *l >= len => {}
@@ -1357,11 +1366,7 @@ fn post_cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
                 .is_some_and(|t| !matches!(t.sep, Sep::Stop | Sep::Newline))
             && case_ok(tokens, &r, i, kind)
         {
-            let note = match kind {
-                EvidenceKind::Tour => Some("tour stop or trip: not where they need care".into()),
-                EvidenceKind::Left => Some("a place they left".into()),
-                _ => None,
-            };
+            let note = note_for(kind);
             out.push(Statement {
                 kind,
                 shares: r.shares.clone(),
@@ -1639,11 +1644,7 @@ fn cjk_statements(line: &str, out: &mut Vec<Statement>) {
                 .char_indices()
                 .nth(8)
                 .map_or(line.len(), |(i, _)| line.len() - after.len() + i);
-            let note = match kind {
-                EvidenceKind::Tour => Some("tour stop or trip: not where they need care".into()),
-                EvidenceKind::Left => Some("a place they left".into()),
-                _ => None,
-            };
+            let note = note_for(kind);
             out.push(Statement {
                 kind,
                 shares: place.shares,

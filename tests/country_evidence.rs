@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -118,15 +117,7 @@ fn explain(stdin: &[u8], args: &[&str], dir: &std::path::Path) -> Output {
             cmd.env_remove(k);
         }
     }
-    let mut child = cmd.spawn().expect("run concierge");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    common::run_with_stdin(cmd, stdin)
 }
 
 /// A directory with nothing of the repository in it.

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use common::{database_url, mail};
@@ -21,15 +20,7 @@ fn ingest(url: &str, stdin: &[u8], env: &[(&str, &str)], args: &[&str]) -> Outpu
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("run concierge");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    common::run_with_stdin(cmd, stdin)
 }
 
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]

@@ -375,3 +375,18 @@ impl Drop for Sink {
         }
     }
 }
+
+/// Runs `cmd` (its stdin, stdout and stderr piped) with `stdin` written to
+/// it from another thread, and waits for its output.
+pub fn run_with_stdin(mut cmd: std::process::Command, stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd.spawn().expect("run concierge");
+    let mut input = child.stdin.take().expect("piped stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("concierge output");
+    writer.join().expect("stdin writer");
+    out
+}

@@ -194,6 +194,13 @@ impl App {
             sla: self.settings.sla.targets(),
             mailer: self.mailer.clone(),
             cookie_secure: self.settings.http.cookie_secure,
+            mailboxes: self
+                .settings
+                .imap
+                .mailboxes
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
             inbound_token: Some(self.settings.inbound.token.clone())
                 .filter(|t| !t.is_empty())
                 .map(Arc::from),

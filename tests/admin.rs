@@ -139,6 +139,7 @@ const ADMIN_PAGES: &[&str] = &[
     "/admin/hub/new",
     "/admin/hub/entry/de-telefonseelsorge",
     "/admin/tokens",
+    "/admin/mailboxes",
 ];
 
 async fn token_id(pool: &PgPool, name: &str) -> Uuid {
@@ -840,5 +841,79 @@ async fn tokens_made_for_a_user_work_on_the_api_until_revoked(pool: PgPool) {
     assert_eq!(audited(&pool, "token.revoke").await.len(), 1);
     let (_, list) = get_body(&app, &c, "/admin/tokens").await;
     assert!(list.contains("revoked"), "{list}");
+    app.stop().await;
+}
+
+/// The mailbox page shows each configured IMAP mailbox's state as the
+/// pollers record it: "auth failed" with its reason and the process
+/// polling, and rows of mailboxes no longer configured; nothing secret.
+/// (The lease is held by a "process" of the test, so this server's own
+/// poller waits and leaves the state alone.)
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn admins_see_each_mailbox_state(pool: PgPool) {
+    let store = concierge_store::Store::connect_lazy(&common::database_url(&pool), 2).unwrap();
+    let lease = Duration::from_secs(120);
+    store
+        .imap_acquire("global", "host-a:42", lease)
+        .await
+        .unwrap();
+    store
+        .imap_set_status(
+            "global",
+            "host-a:42",
+            "auth_failed",
+            Some("login refused for global@example.org: AUTHENTICATIONFAILED"),
+        )
+        .await
+        .unwrap();
+    store
+        .imap_acquire("retired", "host-b:7", lease)
+        .await
+        .unwrap();
+    store
+        .imap_set_status("retired", "host-b:7", "idle", None)
+        .await
+        .unwrap();
+    let global = serde_json::from_value::<concierge_imap::MailboxConfig>(serde_json::json!({
+        "name": "global",
+        "host": "127.0.0.1",
+        "port": 9,
+        "tls": "tls",
+        "username": "global@example.org",
+        "password": "hunter2-the-secret",
+    }))
+    .unwrap();
+    let app = common::TestApp::spawn_with(common::database_url(&pool), |s| {
+        s.worker.run_in_serve = false;
+        s.imap.mailboxes = vec![global];
+    })
+    .await;
+    user(&app, "root@example.org", Role::Admin, None).await;
+    let (c, _) = session(&app, "root@example.org").await;
+    let (status, page) = get_body(&app, &c, "/admin/mailboxes").await;
+    assert_eq!(status, 200, "{page}");
+    let row = |name: &str| {
+        let at = page
+            .find(&format!(r#"data-mailbox="{name}""#))
+            .unwrap_or_else(|| panic!("{name} missing: {page}"));
+        let end = page[at..].find("</tr>").unwrap() + at;
+        page[at..end].to_owned()
+    };
+    let global = row("global");
+    assert!(global.contains("auth failed"), "{global}");
+    assert!(global.contains("mailbox-bad"), "{global}");
+    assert!(
+        global.contains("login refused for global@example.org"),
+        "{global}"
+    );
+    assert!(global.contains("host-a:42"), "{global}");
+    assert!(!global.contains("no longer configured"), "{global}");
+    let retired = row("retired");
+    assert!(
+        retired.contains("no longer configured") && retired.contains("idle"),
+        "{retired}"
+    );
+    assert!(!page.contains("hunter2"), "a password reached the page");
+    assert!(page.contains(r#"href="/admin/mailboxes" aria-current="page""#));
     app.stop().await;
 }

@@ -474,3 +474,267 @@ async fn bad_credentials_show_auth_failed_until_fixed(pool: PgPool) {
     wait_count(&pool, STORED, 1, Duration::from_secs(20), &[&w]).await;
     wait_status(&pool, "auth", "idle", Duration::from_secs(10), &w).await;
 }
+
+/// The server stops in the middle of IDLE (its connections break): the
+/// mailbox shows "unreachable" while it is down, mail delivered meanwhile
+/// is taken once it is back; then the server renumbers the folder (a new
+/// UIDVALIDITY, as a restored mailbox does): the folder is read again and
+/// nothing already stored is stored twice.
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn server_restart_and_uidvalidity_change_store_nothing_twice(pool: PgPool) {
+    let url = common::database_url(&pool);
+    let user = "restart@example.org";
+    let mut d = Dovecot::start(&[user]);
+    for i in 0..3 {
+        d.deliver(
+            user,
+            &mail("ana@uol.com.br", &format!("r{i}@x"), "before"),
+            false,
+        );
+    }
+    let cfg = config(
+        &d,
+        "concierge.toml",
+        &[mailbox("restart", &d, user, "tls", "")],
+    );
+    let w = Worker::start(&url, &cfg, d.dir.join("worker.log"));
+    wait_count(&pool, STORED, 3, Duration::from_secs(30), &[&w]).await;
+    wait_status(&pool, "restart", "idle", Duration::from_secs(10), &w).await;
+    let validity_before = count(&pool, "SELECT uid_validity FROM imap_mailboxes").await;
+
+    d.stop();
+    wait_status(&pool, "restart", "unreachable", Duration::from_secs(20), &w).await;
+    for i in 3..5 {
+        d.deliver(
+            user,
+            &mail("rui@sapo.pt", &format!("r{i}@x"), "while down"),
+            false,
+        );
+    }
+    d.restart();
+    wait_count(&pool, STORED, 5, Duration::from_secs(30), &[&w]).await;
+    wait_status(&pool, "restart", "idle", Duration::from_secs(10), &w).await;
+
+    d.renumber(user);
+    d.deliver(
+        user,
+        &mail("eva@example.com", "r5@x", "after renumbering"),
+        false,
+    );
+    wait_count(&pool, STORED, 6, Duration::from_secs(30), &[&w]).await;
+    wait_status(&pool, "restart", "idle", Duration::from_secs(10), &w).await;
+    // Let a second sweep pass: still nothing twice.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(count(&pool, STORED).await, 6);
+    assert_eq!(count(&pool, "SELECT count(*) FROM messages").await, 6);
+    assert_eq!(count(&pool, "SELECT count(*) FROM tickets").await, 6);
+    let validity_after = count(&pool, "SELECT uid_validity FROM imap_mailboxes").await;
+    assert_ne!(validity_before, validity_after, "the folder was renumbered");
+    assert_eq!(count(&pool, "SELECT last_uid FROM imap_mailboxes").await, 6);
+    assert!(w.log().contains("UIDVALIDITY changed"), "{}", w.log());
+}
+
+/// `application/x-www-form-urlencoded` fields (`%XX` and `+` decoded).
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let b = s.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%'
+                && i + 2 < b.len()
+                && let Ok(v) = u8::from_str_radix(&String::from_utf8_lossy(&b[i + 1..i + 3]), 16)
+            {
+                out.push(v);
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// A stand-in OAuth 2.0 provider on loopback: `POST /token` exchanges the
+/// refresh token `rt-good` for a new access token (`at-1`, `at-2`, …; any
+/// other refresh token gets 400 `invalid_grant`), `POST /introspect` is
+/// what Dovecot asks whether a token is active. `revoke()` makes every
+/// token issued so far inactive, as an expiry does.
+struct OAuthStandIn {
+    port: u16,
+    state: std::sync::Arc<std::sync::Mutex<OAuthState>>,
+}
+
+#[derive(Default)]
+struct OAuthState {
+    issued: Vec<String>,
+    revoked: usize,
+    refreshes: usize,
+    refused: usize,
+}
+
+impl OAuthStandIn {
+    fn start(user: &'static str) -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = std::sync::Arc::new(std::sync::Mutex::new(OAuthState::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut r = BufReader::new(conn);
+                let mut request_line = String::new();
+                if r.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = r.read_exact(&mut body);
+                let form = form_fields(&body);
+                let field = |name: &str| {
+                    form.iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                let mut s = shared.lock().unwrap();
+                let (status, json) = if request_line.starts_with("POST /token ") {
+                    if field("grant_type") == "refresh_token"
+                        && field("refresh_token") == "rt-good"
+                        && field("client_id") == "concierge-client"
+                    {
+                        s.refreshes += 1;
+                        let token = format!("at-{}", s.refreshes);
+                        s.issued.push(token.clone());
+                        (
+                            "200 OK",
+                            format!(
+                                r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":3600}}"#
+                            ),
+                        )
+                    } else {
+                        s.refused += 1;
+                        (
+                            "400 Bad Request",
+                            r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#.to_owned(),
+                        )
+                    }
+                } else if request_line.starts_with("POST /introspect") {
+                    let token = field("token");
+                    let active = s
+                        .issued
+                        .iter()
+                        .position(|t| *t == token)
+                        .is_some_and(|i| i >= s.revoked);
+                    (
+                        "200 OK",
+                        format!(r#"{{"active":{active},"username":"{user}"}}"#),
+                    )
+                } else {
+                    ("404 Not Found", "{}".to_owned())
+                };
+                drop(s);
+                let mut conn = r.into_inner();
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                    json.len()
+                );
+            }
+        });
+        Self { port, state }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn revoke(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.revoked = s.issued.len();
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let s = self.state.lock().unwrap();
+        (s.refreshes, s.refused)
+    }
+}
+
+/// XOAUTH2 end to end: a refused refresh token shows "auth failed" until
+/// it is replaced; the access token from the (stand-in) token endpoint
+/// logs in to Dovecot; when the server stops accepting it (expired or
+/// revoked), the poller refreshes it and goes on. No token or secret
+/// reaches the log.
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn xoauth2_refreshes_the_access_token_and_reads_mail(pool: PgPool) {
+    let url = common::database_url(&pool);
+    let user = "oauth@example.org";
+    let provider = OAuthStandIn::start(user);
+    let mut d = Dovecot::start_oauth(&[user], &provider.url("/introspect"));
+    d.deliver(user, &mail("ana@uol.com.br", "o1@x", "first"), false);
+    let refresh_file = d.dir.join("global.refresh-token");
+    std::fs::write(&refresh_file, "rt-revoked-long-ago\n").unwrap();
+    let extra = format!(
+        "oauth2 = {{ provider = \"google\", client_id = \"concierge-client\", \
+         client_secret = \"cs-very-secret\", refresh_token_file = \"{}\", token_url = \"{}\" }}",
+        refresh_file.display(),
+        provider.url("/token")
+    );
+    // No password: the mailbox logs in with XOAUTH2 only.
+    let entry = format!(
+        "[[imap.mailboxes]]\nname = \"oauth\"\nhost = \"127.0.0.1\"\nport = {}\n\
+         tls = \"tls\"\nusername = \"{user}\"\nca_file = \"{}\"\npoll_secs = 1\n{extra}\n",
+        d.tls_port,
+        d.cert().display()
+    );
+    let cfg = config(&d, "concierge.toml", &[entry]);
+    let w = Worker::start(&url, &cfg, d.dir.join("worker.log"));
+
+    wait_status(&pool, "oauth", "auth_failed", Duration::from_secs(20), &w).await;
+    let (_, detail) = status(&pool, "oauth").await;
+    assert!(
+        detail
+            .as_deref()
+            .is_some_and(|d| d.contains("token refresh refused") && d.contains("invalid_grant")),
+        "{detail:?}"
+    );
+    assert_eq!(count(&pool, STORED).await, 0);
+
+    std::fs::write(&refresh_file, "rt-good\n").unwrap();
+    wait_count(&pool, STORED, 1, Duration::from_secs(20), &[&w]).await;
+    wait_status(&pool, "oauth", "idle", Duration::from_secs(10), &w).await;
+    assert_eq!(provider.counts().0, 1, "one access token so far");
+
+    // The token stops working; the next login is refused, then refreshed.
+    provider.revoke();
+    d.restart();
+    d.deliver(user, &mail("rui@sapo.pt", "o2@x", "second"), false);
+    wait_count(&pool, STORED, 2, Duration::from_secs(30), &[&w]).await;
+    wait_status(&pool, "oauth", "idle", Duration::from_secs(10), &w).await;
+    let (refreshes, refused) = provider.counts();
+    assert_eq!(refreshes, 2, "refreshed once after the refusal");
+    assert!(refused >= 1);
+    let log = w.log();
+    for secret in ["at-1", "at-2", "rt-good", "cs-very-secret"] {
+        assert!(!log.contains(secret), "{secret} reached the log:\n{log}");
+    }
+}

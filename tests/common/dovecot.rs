@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ pub struct Dovecot {
     pub tls_port: u16,
     child: Option<Child>,
     users: Vec<String>,
+    /// Set by [`Dovecot::start_oauth`]: where Dovecot checks bearer tokens.
+    introspection_url: Option<String>,
 }
 
 fn run(cmd: &mut Command) {
@@ -39,6 +42,17 @@ fn run(cmd: &mut Command) {
 impl Dovecot {
     /// Starts Dovecot with these users (all with [`PASSWORD`]).
     pub fn start(users: &[&str]) -> Self {
+        Self::start_with(users, None)
+    }
+
+    /// Starts Dovecot accepting XOAUTH2 as well: it checks each bearer
+    /// token by POSTing it to `introspection_url` (RFC 7662), which must
+    /// answer `{"active": true, "username": "<user>"}`.
+    pub fn start_oauth(users: &[&str], introspection_url: &str) -> Self {
+        Self::start_with(users, Some(introspection_url.to_owned()))
+    }
+
+    fn start_with(users: &[&str], introspection_url: Option<String>) -> Self {
         assert!(
             Path::new("/usr/sbin/dovecot").exists(),
             "dovecot is not installed: run scripts/test.sh (it installs dovecot-imapd)"
@@ -79,6 +93,7 @@ impl Dovecot {
             dir,
             child: None,
             users: users.iter().map(|u| (*u).to_owned()).collect(),
+            introspection_url,
         };
         d.write_passwd(
             users
@@ -106,6 +121,27 @@ impl Dovecot {
 
     fn write_config(&self) {
         let d = self.dir.display();
+        let (mechanisms, oauth) = match &self.introspection_url {
+            None => ("plain login", String::new()),
+            Some(url) => {
+                std::fs::write(
+                    self.dir.join("oauth2.conf"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\n\
+                         username_attribute = username\nactive_attribute = active\n\
+                         active_value = true\n"
+                    ),
+                )
+                .unwrap();
+                (
+                    "plain login xoauth2 oauthbearer",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  \
+                         args = {d}/oauth2.conf\n}}\n"
+                    ),
+                )
+            }
+        };
         let conf = format!(
             r#"base_dir = {d}/run
 state_dir = {d}/state
@@ -120,13 +156,13 @@ ssl = yes
 ssl_cert = <{d}/cert.pem
 ssl_key = <{d}/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{d}/mail/%u
 namespace inbox {{
   inbox = yes
   separator = /
 }}
-passdb {{
+{oauth}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}
@@ -224,7 +260,10 @@ service imap-login {{
             .append(true)
             .open(self.dir.join("dovecot.out"))
             .unwrap();
+        // Its own process group, so that `stop` ends every process of
+        // this instance (login proxies outlive their master otherwise).
         let child = Command::new("/usr/sbin/dovecot")
+            .process_group(0)
             .arg("-F")
             .arg("-c")
             .arg(self.dir.join("dovecot.conf"))
@@ -261,9 +300,8 @@ service imap-login {{
     /// refuses connections.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
+            let group = format!("-{}", c.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
             let began = Instant::now();
             while !matches!(c.try_wait(), Ok(Some(_))) && began.elapsed() < Duration::from_secs(10)
             {
@@ -271,6 +309,11 @@ service imap-login {{
             }
             let _ = c.kill();
             let _ = c.wait();
+            // Whatever of the group is left (login proxies holding clients).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
             let began = Instant::now();
             while TcpStream::connect(("127.0.0.1", self.port)).is_ok()
                 && began.elapsed() < Duration::from_secs(10)

@@ -168,6 +168,11 @@ pub fn can_view_audit(p: &Principal) -> bool {
     p.role == Role::Admin
 }
 
+/// May `p` see the state of the IMAP mailboxes (accounts, errors)?
+pub fn can_view_mailboxes(p: &Principal) -> bool {
+    p.role == Role::Admin
+}
+
 /// The key that login rate limiting counts failed attempts under: the
 /// address (lower-cased) together with the client's network.
 ///
@@ -207,8 +212,9 @@ mod tests {
         ManagePeople,
         ManageHub,
         ViewAudit,
+        ViewMailboxes,
     }
-    const ACTIONS: [Action; 7] = [
+    const ACTIONS: [Action; 8] = [
         Action::View,
         Action::Change,
         Action::Take,
@@ -216,6 +222,7 @@ mod tests {
         Action::ManagePeople,
         Action::ManageHub,
         Action::ViewAudit,
+        Action::ViewMailboxes,
     ];
 
     /// Whose case, from the principal's point of view.
@@ -279,6 +286,7 @@ mod tests {
             Action::ManagePeople => can_manage_people(p),
             Action::ManageHub => can_manage_hub(p),
             Action::ViewAudit => can_view_audit(p),
+            Action::ViewMailboxes => can_view_mailboxes(p),
         }
     }
 
@@ -299,10 +307,10 @@ mod tests {
             }
             (Admin, _) => true,
             (Coordinator, View | Change | Reassign) => true,
-            (Coordinator, ManagePeople | ManageHub | ViewAudit) => false,
+            (Coordinator, ManagePeople | ManageHub | ViewAudit | ViewMailboxes) => false,
             (Caseworker, View) => matches!(whose, Whose::Mine | Whose::UnassignedInMyCountry),
             (Caseworker, Change) => whose == Whose::Mine,
-            (Caseworker, Reassign | ManagePeople | ManageHub | ViewAudit) => false,
+            (Caseworker, Reassign | ManagePeople | ManageHub | ViewAudit | ViewMailboxes) => false,
         }
     }
 
@@ -323,7 +331,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 3 * 7 * 6);
+        assert_eq!(checked, 3 * 8 * 6);
     }
 
     #[test]

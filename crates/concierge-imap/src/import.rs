@@ -216,6 +216,21 @@ async fn store_one(
     Ok(())
 }
 
+/// Where to start reading an mbox of `size` bytes whose earlier runs
+/// stopped at `saved` (`done`: they reached its end); `None` when there is
+/// nothing new. A file that grew (a later export appended to it) is read
+/// from where the last run ended; one that shrank was replaced and is read
+/// again from the start (what is already stored is recognised).
+fn resume_at(saved: u64, done: bool, size: u64) -> Option<u64> {
+    if size < saved {
+        Some(0)
+    } else if done && size == saved {
+        None
+    } else {
+        Some(saved)
+    }
+}
+
 /// Imports mbox files, resuming each where an earlier run stopped.
 pub async fn import_mbox(
     inbound: &Inbound,
@@ -233,16 +248,16 @@ pub async fn import_mbox(
     for file in files {
         let key = format!("mbox:{}", key_of(file)?);
         let size = std::fs::metadata(file).map_err(io_err(file))?.len();
-        let (offset, done) = inbound
+        let (saved, done) = inbound
             .store()
             .import_progress(&key)
             .await?
             .unwrap_or((0, false));
-        if done {
+        let Some(offset) = resume_at(saved, done, size) else {
             summary.skipped_done += 1;
             before += size;
             continue;
-        }
+        };
         // Read on a blocking thread, a few messages ahead.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<mbox::Message>>(8);
         let path = file.clone();
@@ -395,6 +410,15 @@ pub async fn import_maildir(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resumes_grown_files_and_rereads_replaced_ones() {
+        assert_eq!(resume_at(0, false, 100), Some(0));
+        assert_eq!(resume_at(40, false, 100), Some(40));
+        assert_eq!(resume_at(100, true, 100), None);
+        assert_eq!(resume_at(100, true, 150), Some(100));
+        assert_eq!(resume_at(100, true, 60), Some(0));
+    }
 
     #[test]
     fn maildir_unique_names_ignore_flags() {

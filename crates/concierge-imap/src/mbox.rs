@@ -146,8 +146,20 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    /// The next message, `None` at the end of the file.
+    /// The next message, `None` at the end of the file. Blank lines
+    /// between messages (or before the first, as where a run resumes at
+    /// the end of a file that has grown since) are no message.
     pub fn next_message(&mut self) -> io::Result<Option<Message>> {
+        loop {
+            match self.next_chunk()? {
+                Some(m) if m.raw.iter().all(u8::is_ascii_whitespace) => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// What lies up to the next separator.
+    fn next_chunk(&mut self) -> io::Result<Option<Message>> {
         let mut raw = Vec::new();
         let mut truncated = false;
         let start = match self.pending.take() {
@@ -284,6 +296,16 @@ mod tests {
         assert_eq!(m[0].raw.len(), 1001);
         assert!(!m[1].truncated);
         assert_eq!(m[1].raw, b"Subject: small\n\nok\n".to_vec());
+    }
+
+    #[test]
+    fn blank_lines_are_no_message() {
+        let data = b"\n\r\nFrom a@b Sat Jan  3 01:05:34 1996\nSubject: x\n\nhi\n\n\n";
+        let got = all(data, 1000);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].raw, b"Subject: x\n\nhi\n\n\n");
+        assert_eq!(got[0].end, data.len() as u64);
+        assert!(all(b"\n\n\r\n", 1000).is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_imap::extensions::idle::IdleResponse;
 use concierge_inbound::{Delivery, Inbound, IngestError};
 use concierge_store::{Bookmark, InboundSource, IngestOutcome};
 use futures_util::TryStreamExt;
@@ -303,7 +304,13 @@ impl Poller {
                 let mut handle = s.idle();
                 within("IDLE", handle.init()).await?;
                 let (wait, _stop) = handle.wait_with_timeout(self.settings.lease / 3);
-                wait.await?;
+                // We never interrupt it ourselves: this is the stream
+                // ending, a server that closed the connection.
+                if let IdleResponse::ManualInterrupt = wait.await? {
+                    return Err(PollError::Imap(
+                        "the server closed the connection during IDLE".into(),
+                    ));
+                }
                 s = within("DONE", handle.done()).await?;
             } else {
                 let until =

@@ -40,6 +40,9 @@ pub struct AppState {
     /// Dashboard session cookie: `Secure` and `__Host-` prefixed when true
     /// (config `http.cookie_secure`).
     pub cookie_secure: bool,
+    /// The configured IMAP mailboxes' names (`[[imap.mailboxes]]`), for
+    /// the admins' mailbox page.
+    pub mailboxes: Arc<[String]>,
 }
 
 /// The whole HTTP application.

@@ -383,11 +383,16 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> ParsedMail {
         .headers_raw()
         .filter(|(name, _)| !is_internal_header(name))
         .take(limits.max_headers)
-        .map(|(name, value)| {
-            (
-                truncate(name, 100).to_owned(),
-                clean_text(truncate(value.trim(), limits.max_header_value_bytes)),
-            )
+        .filter_map(|(name, value)| {
+            // Names of junk "headers" can hold NULs and control bytes,
+            // which Postgres refuses in text and JSON.
+            let name = clean_text(truncate(name, 100)).replace(['\n', '\t'], " ");
+            (!name.trim().is_empty()).then(|| {
+                (
+                    name,
+                    clean_text(truncate(value.trim(), limits.max_header_value_bytes)),
+                )
+            })
         })
         .collect();
 

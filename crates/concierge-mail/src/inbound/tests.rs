@@ -99,6 +99,21 @@ fn empty_is_refused_and_garbage_is_kept() {
     let m = parse(b"\xff\xfe\x00garbage without headers", &Limits::default()).unwrap();
     assert!(m.from.is_none());
     assert!(m.unparseable);
+    // Found by importing a Maildir: junk read as a header name kept its
+    // NULs, which Postgres refuses in JSON.
+    let m = parse(
+        b"\x00\x01\xff\xfe not a message at all\x00",
+        &Limits::default(),
+    )
+    .unwrap();
+    assert!(m.unparseable);
+    for (name, value) in &m.headers {
+        assert!(!name.trim().is_empty());
+        assert!(
+            !name.chars().chain(value.chars()).any(char::is_control),
+            "{name:?}: {value:?}"
+        );
+    }
     assert!(
         !parse(b"Subject: hi\r\n\r\nbody\r\n", &Limits::default())
             .unwrap()

@@ -15,7 +15,8 @@
 //!   tokens, for admins only.
 //! - `GET /overview` ([`overview`], SVG from [`charts`]): open cases, first
 //!   responses, breaches and volunteers' load, within the viewer's scope;
-//!   `GET /admin/audit` ([`audit`]): the audit log, for admins only.
+//!   `GET /admin/audit` ([`audit`]): the audit log, for admins only;
+//!   `GET /admin/mailboxes` ([`mailboxes`]): the IMAP mailboxes' state.
 //!
 //! Every page carries the headers of [`page`]; no state changes over GET;
 //! inbound HTML is sanitised ([`sanitize`]) before it is shown.
@@ -26,6 +27,7 @@ mod audit;
 mod cases;
 mod casework;
 mod charts;
+mod mailboxes;
 mod overview;
 mod queue;
 mod sanitize;
@@ -106,6 +108,7 @@ pub(crate) fn routes() -> Router<AppState> {
         // The overview and the audit log (overview.rs, audit.rs).
         .route("/overview", get(overview::show))
         .route("/admin/audit", get(audit::show))
+        .route("/admin/mailboxes", get(mailboxes::show))
 }
 
 /// The Content-Security-Policy of every dashboard page. Scripts only from

@@ -398,7 +398,12 @@ def collect_cities(rows, names_by_fold, continent_folds, latin_alt_min):
             else:  # mixed scripts or no letters
                 stats["dropped_alt"] += 1
                 continue
-            if foreign_country_name(alt, cc):
+            # A big city's own-script name that is also another country's
+            # (عمان: Amman and Oman) stays: the ambiguity is real and the
+            # model must see both meanings.
+            if foreign_country_name(alt, cc) and not (
+                    pop >= BIG_CITY_POP and is_single_native(alt)
+                    and fold(alt) not in continent_folds):
                 stats["dropped_alt"] += 1
                 stats["dropped_country_alt"].append((pop, alt, cc))
                 continue

@@ -738,3 +738,42 @@ async fn xoauth2_refreshes_the_access_token_and_reads_mail(pool: PgPool) {
         assert!(!log.contains(secret), "{secret} reached the log:\n{log}");
     }
 }
+
+/// Benchmark, not a test (ignored; prints its figures): how fast a worker
+/// takes a full Dovecot INBOX over TLS. Run with the release binary:
+/// `CONCIERGE_BIN=target/release/concierge cargo test --test imap
+/// bench_imap_fetch -- --ignored --nocapture` (`BENCH_N` messages, default
+/// 5000, of about 4 KB).
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+#[ignore = "benchmark: run by hand, see BENCHMARKS.md"]
+async fn bench_imap_fetch(pool: PgPool) {
+    let url = common::database_url(&pool);
+    let n: i64 = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let d = Dovecot::start(&["bench@example.org"]);
+    let filler = "I play keys in a touring band and I need someone to talk to. ".repeat(60);
+    for i in 0..n {
+        let mut m = mail(
+            &format!("writer{}@example.com", i % 500),
+            &format!("bench{i}@x"),
+            &format!("request {i}"),
+        );
+        m.extend_from_slice(filler.as_bytes());
+        d.deliver("bench@example.org", &m, false);
+    }
+    let cfg = config(
+        &d,
+        "concierge.toml",
+        &[mailbox("bench", &d, "bench@example.org", "tls", "")],
+    );
+    let began = Instant::now();
+    let w = Worker::start(&url, &cfg, d.dir.join("worker.log"));
+    wait_count(&pool, STORED, n, Duration::from_secs(1800), &[&w]).await;
+    let secs = began.elapsed().as_secs_f64();
+    println!(
+        "imap fetch: {n} messages in {secs:.1} s = {:.0} msg/s (worker start included)",
+        n as f64 / secs
+    );
+}

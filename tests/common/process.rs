@@ -31,10 +31,14 @@ impl Drop for Server {
     }
 }
 
-/// The binary with the database, templates and hub of this checkout.
+/// The binary with the database, templates and hub of this checkout
+/// (`CONCIERGE_BIN` names another build of it, e.g. the release build for
+/// the ignored benchmarks).
 pub fn concierge(url: &str) -> Command {
     let root = env!("CARGO_MANIFEST_DIR");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_concierge"));
+    let bin = std::env::var("CONCIERGE_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_concierge").to_owned());
+    let mut c = Command::new(bin);
     c.env("DATABASE_URL", url)
         .env(
             "CONCIERGE__MAIL__TEMPLATES_DIR",

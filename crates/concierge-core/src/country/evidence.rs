@@ -327,14 +327,15 @@ pub fn findings(e: &Evidence) -> Vec<Finding> {
 
     // National-format numbers: valid in a country other evidence names
     // (the Date offset alone names too many); failing that, in a country
-    // whose language the message is written in.
+    // whose language the message is written in. A name's unlikely meaning
+    // (Dingle in the Philippines) does not count as named.
     let mut named: Vec<CountryCode> = Vec::new();
     for f in out
         .iter()
         .filter(|f| !matches!(f.kind, EvidenceKind::Timezone | EvidenceKind::Language))
     {
-        for (c, _) in &f.shares {
-            if !named.contains(c) {
+        for (c, share) in &f.shares {
+            if *share >= 0.5 && !named.contains(c) {
                 named.push(*c);
             }
         }

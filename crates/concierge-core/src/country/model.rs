@@ -182,6 +182,12 @@ fn is_clear_statement(k: EvidenceKind) -> bool {
     matches!(k, Residence | Present | MovedTo | Based | Label)
 }
 
+/// Kinds by which a person says where their home is now.
+fn is_home_statement(k: EvidenceKind) -> bool {
+    use EvidenceKind::*;
+    matches!(k, Residence | MovedTo | Based | Label)
+}
+
 /// How much phone, domain, history, language and offset still count for a
 /// country when the writer plainly states another one and not this one:
 /// "an explicit statement beats phone, domain and history" (people keep
@@ -212,6 +218,22 @@ pub fn features(findings: &[Finding], facts: Facts) -> Features {
         .filter(|f| is_clear_statement(f.kind))
         .filter_map(|f| f.shares.first().filter(|s| s.1 >= 0.5).map(|s| s.0))
         .collect();
+    // Where the writer says they live now ("I live in Lisbon; right now I'm
+    // in Rio"), every other country counts at a discount, statements too.
+    let home: Vec<CountryCode> = findings
+        .iter()
+        .filter(|f| is_home_statement(f.kind))
+        .filter_map(|f| f.shares.first().filter(|s| s.1 >= 0.5).map(|s| s.0))
+        .collect();
+    if !home.is_empty() {
+        for (c, x) in map.iter_mut() {
+            if !home.contains(c) {
+                for v in x.iter_mut() {
+                    *v *= UNSTATED_DISCOUNT;
+                }
+            }
+        }
+    }
     if !clearly_stated.is_empty() {
         for (c, x) in map.iter_mut() {
             let stated_here = EvidenceKind::ALL

@@ -68,6 +68,9 @@ const REGION_WEIGHT: f64 = 100_000.0;
 /// city this large is what the word usually means ("Manchester").
 const COMMON_BELOW: f64 = 500_000.0;
 
+/// A city this large is a real second meaning of a country's name.
+const BIG_CITY: f64 = 1_000_000.0;
+
 struct Gazetteer {
     /// Folded, space-joined names (Latin, Cyrillic, Arabic, Devanagari...).
     words: HashMap<String, Place>,
@@ -120,6 +123,22 @@ fn finish(acc: HashMap<String, Acc>) -> HashMap<String, Place> {
                     None => per.push((c, w, kind)),
                 }
             }
+            // A country's name that is also a big city's elsewhere (عمان:
+            // Oman and Amman) is read both ways, evenly.
+            if per.iter().any(|p| p.2 == Kind::Country)
+                && let Some(city) = per
+                    .iter()
+                    .filter(|p| p.2 == Kind::City && p.1 >= BIG_CITY)
+                    .map(|p| p.0)
+                    .next()
+                && per.iter().any(|p| p.2 == Kind::Country && p.0 != city)
+            {
+                for p in per.iter_mut() {
+                    if p.0 == city {
+                        p.1 = COUNTRY_WEIGHT;
+                    }
+                }
+            }
             per.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let total: f64 = per.iter().map(|p| p.1).sum::<f64>().max(1.0);
             let kind = per.first().map_or(Kind::City, |p| p.2);
@@ -130,7 +149,9 @@ fn finish(acc: HashMap<String, Acc>) -> HashMap<String, Place> {
                 .filter(|p| p.1 >= 0.001)
                 .collect();
             let mut flags = 0;
-            if a.common && (kind == Kind::Region || top_weight < COMMON_BELOW) {
+            // A city-state's region row ("Wien", "Hamburg") does not make
+            // its large city a common word.
+            if a.common && top_weight < COMMON_BELOW {
                 flags |= flag::COMMON;
             }
             if !a.main {
@@ -211,6 +232,16 @@ fn build() -> Gazetteer {
         };
         if k.is_empty() {
             continue;
+        }
+        // "St. Pölten", "St Gallen": the abbreviated form people write.
+        for long in ["sankt ", "saint ", "sint "] {
+            if let Some(rest) = k.strip_prefix(long) {
+                let a = map.entry(format!("st {rest}")).or_default();
+                a.weights.push((country, weight, kind));
+                a.common |= common;
+                a.native |= native;
+                a.main |= !alt;
+            }
         }
         let a = map.entry(k).or_default();
         a.weights.push((country, weight, kind));
@@ -366,7 +397,9 @@ pub(super) fn qualifier_code(tok: &Token) -> Option<Vec<CountryCode>> {
 
 /// Whether a known place starts at `tokens[i]`.
 pub(super) fn is_place_start(tokens: &[Token], i: usize) -> bool {
-    match_at(tokens, i).is_some()
+    // A small town named like a surname ("Hilton", US) does not count:
+    // "Paris Hilton" is a person.
+    match_at(tokens, i).is_some_and(|(p, _)| p.kind != Kind::City || p.size >= 100_000.0)
 }
 
 #[cfg(test)]

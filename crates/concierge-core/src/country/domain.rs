@@ -15,14 +15,55 @@ const NATIONAL_SECOND_LEVEL: &[&str] = &[
     "com", "co", "org", "net", "edu", "gov", "gob", "ac", "nic", "or", "ne", "go", "mil",
 ];
 
+/// Mail and internet providers under a generic TLD whose customers are
+/// almost all in one country (a caseworker recognises `bigpond.com` as
+/// Australian). Kept short and checked by hand against each provider's
+/// own site; ccTLD providers (`web.de`, `uol.com.br`) need no entry.
+const NATIONAL_PROVIDERS: &[(&str, &str)] = &[
+    ("bigpond.com", "AU"),
+    ("optusnet.com", "AU"),
+    ("laposte.net", "FR"),
+    ("ukr.net", "UA"),
+    ("i.ua", "UA"),
+    ("qq.com", "CN"),
+    ("163.com", "CN"),
+    ("126.com", "CN"),
+    ("sina.com", "CN"),
+    ("sohu.com", "CN"),
+    ("naver.com", "KR"),
+    ("daum.net", "KR"),
+    ("hanmail.net", "KR"),
+    ("rediffmail.com", "IN"),
+    ("btinternet.com", "GB"),
+    ("sky.com", "GB"),
+    ("virginmedia.com", "GB"),
+    ("talktalk.net", "GB"),
+    ("comcast.net", "US"),
+    ("verizon.net", "US"),
+    ("att.net", "US"),
+    ("sbcglobal.net", "US"),
+    ("rogers.com", "CA"),
+    ("sympatico.ca", "CA"),
+    ("telia.com", "SE"),
+    ("walla.com", "IL"),
+];
+
 /// Country of the sender address's top-level domain, if it is a national
-/// one, with the domain it came from.
+/// one (or a national provider's), with the domain it came from.
 pub(super) fn country_of_address(address: &str) -> Option<(CountryCode, String)> {
     let domain = address.rsplit_once('@').map_or(address, |(_, d)| d);
     let domain = domain
         .trim()
         .trim_end_matches(['>', '.', ' ', ')', ']'])
         .to_ascii_lowercase();
+    if let Some((_, c)) = NATIONAL_PROVIDERS.iter().find(|(d, _)| *d == domain)
+        && let Ok(code) = c.parse()
+    {
+        return Some((
+            code,
+            format!("sender domain {domain} (a national provider)"),
+        ));
+    }
     let mut labels = domain.rsplit('.');
     let tld = labels.next()?;
     let second = labels.next()?; // a bare TLD is not an address

@@ -352,8 +352,10 @@ pub fn findings(e: &Evidence) -> Vec<Finding> {
                 .collect()
         };
         let mut valid = valid_among(&named);
+        let mut from_language = false;
         if valid.is_empty() {
             valid = valid_among(&speakers);
+            from_language = true;
         }
         // A reserved example range names its own country.
         if valid.len() > 1
@@ -367,10 +369,32 @@ pub fn findings(e: &Evidence) -> Vec<Finding> {
         if valid.is_empty() {
             continue;
         }
-        let share = 1.0 / valid.len() as f32;
+        // Valid in several of the language's countries ("0170 …" in DE and
+        // AT): as likely as the language makes each.
+        let lang_shares = lang
+            .or_else(|| language::guess_language(sample))
+            .map(language::country_shares)
+            .unwrap_or_default();
+        let prior = |c: &CountryCode| {
+            lang_shares
+                .iter()
+                .find(|s| s.0 == *c)
+                .map_or(0.05, |s| s.1.max(0.05))
+        };
+        let weights: Vec<f32> = valid
+            .iter()
+            .map(|c| if from_language { prior(c) } else { 1.0 })
+            .collect();
+        let total: f32 = weights.iter().sum();
+        let mut shares: Vec<(CountryCode, f32)> = valid
+            .iter()
+            .zip(weights)
+            .map(|(c, w)| (*c, w / total))
+            .collect();
+        shares.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out.push(Finding {
             kind: EvidenceKind::PhoneNational,
-            shares: valid.iter().map(|c| (*c, share)).collect(),
+            shares,
             text: clip(&number),
             note: Some("national format, valid there".into()),
         });

@@ -176,6 +176,20 @@ fn finish(acc: HashMap<String, Acc>) -> HashMap<String, Place> {
         .collect()
 }
 
+/// A key's stems: without its final vowels ("warszawa" → "warszaw"), and
+/// without the fleeting e of Czech and Slovak ("viden" → "vidn", for
+/// "Vídni" from "Vídeň").
+fn stems_of(key: &str) -> Vec<String> {
+    let mut out: Vec<String> = stem(key).into_iter().collect();
+    if !key.contains(' ')
+        && key.chars().count() >= 5
+        && let Some(base) = key.strip_suffix("en")
+    {
+        out.push(format!("{base}n"));
+    }
+    out
+}
+
 /// Vowels and soft signs a stem drops ("Warszawa" → "warszaw").
 fn stem(key: &str) -> Option<String> {
     if key.contains(' ') || key.chars().count() < 5 {
@@ -257,8 +271,14 @@ fn build() -> Gazetteer {
         if p.kind == Kind::City && p.flags & flag::COMMON != 0 {
             continue;
         }
-        if let Some(s) = stem(k) {
-            stems.entry(s).or_insert_with(|| k.clone());
+        for s in stems_of(k) {
+            // The largest place wins a shared stem (whatever the map order).
+            match stems.get(&s).and_then(|full: &String| words.get(full)) {
+                Some(old) if old.size >= p.size => {}
+                _ => {
+                    stems.insert(s, k.clone());
+                }
+            }
         }
     }
     Gazetteer {

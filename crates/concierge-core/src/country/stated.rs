@@ -306,6 +306,14 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("живемо в", RESIDENCE, G0),
     ("живемо у", RESIDENCE, G0),
     ("я из", ORIGIN, G0),
+    ("живем в", RESIDENCE, G0),
+    // Czech
+    ("bydlim v", RESIDENCE, G0),
+    ("bydlim ve", RESIDENCE, G0),
+    ("zijem v", RESIDENCE, G0),
+    ("zijem ve", RESIDENCE, G0),
+    ("jsem z", ORIGIN, G0),
+    ("z", ORIGIN, GP),
     ("я з", ORIGIN, G0),
     // English: places left, tours, more phrasings
     ("i live in", RESIDENCE, G0),
@@ -701,6 +709,13 @@ const ADVERBS: &[&str] = &[
     "сейчас",
     "теперь",
     "зараз",
+    // "live all in", "bor selv i", "живём все в", "живемо всі в"
+    "selv",
+    "alle",
+    "все",
+    "всі",
+    "уже",
+    "вже",
 ];
 
 /// Articles that may sit between the cue and the place ("in the UK").
@@ -1310,14 +1325,11 @@ fn case_ok(tokens: &[Token], r: &Resolved, start: usize, kind: EvidenceKind) -> 
     if capital || native {
         return true;
     }
-    // Bare "no", "na", "a", "i" are words in other languages too ("no sale
-    // de la casa" is not Salé): lower case only after a real cue.
+    // Portuguese "no", "na" are Spanish words too ("no sale de la casa" is
+    // not Salé): lower case only after a real cue.
     if kind == EvidenceKind::Mention
         && start > 0
-        && matches!(
-            tokens[start - 1].norm.as_str(),
-            "no" | "na" | "a" | "i" | "di"
-        )
+        && matches!(tokens[start - 1].norm.as_str(), "no" | "na")
     {
         return false;
     }
@@ -1723,6 +1735,8 @@ const CJK_PREFIX: &[(&str, EvidenceKind)] = &[
     ("生活在", RESIDENCE),
     ("定居在", RESIDENCE),
     ("住在", RESIDENCE),
+    ("住喺", RESIDENCE),
+    ("住係", RESIDENCE),
     ("现住", RESIDENCE),
     ("現住", RESIDENCE),
     ("现居", RESIDENCE),
@@ -1736,6 +1750,9 @@ const CJK_PREFIX: &[(&str, EvidenceKind)] = &[
     ("搬到", MOVED),
     ("搬去", MOVED),
     ("移居", MOVED),
+    ("移民到", MOVED),
+    ("移民去", MOVED),
+    ("搬咗去", MOVED),
     ("来自", ORIGIN),
     ("來自", ORIGIN),
     ("巡演", TOUR),

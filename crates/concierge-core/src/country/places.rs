@@ -187,6 +187,19 @@ fn stems_of(key: &str) -> Vec<String> {
     {
         out.push(format!("{base}n"));
     }
+    // Ukrainian і/ї alternates with о/е/є in inflected forms (Київ → Києві,
+    // Харків → Харкова).
+    let chars: Vec<char> = key.chars().collect();
+    if !key.contains(' ') && chars.len() >= 4 {
+        let n = chars.len();
+        if matches!(chars[n - 2], 'і' | 'ї') && !"аеєиіїоуюяь".contains(chars[n - 1]) {
+            for v in ['о', 'е', 'є'] {
+                let mut c = chars.clone();
+                c[n - 2] = v;
+                out.push(c.into_iter().collect());
+            }
+        }
+    }
     out
 }
 
@@ -334,9 +347,10 @@ pub(super) fn match_at(tokens: &[Token], i: usize) -> Option<(Place, usize)> {
 /// Slovak, Russian, Ukrainian, Hungarian, Finnish, Turkish without its
 /// apostrophe), longest first.
 const ENDINGS: &[&str] = &[
-    "dayim", "deyim", "tayim", "teyim", "ssaan", "ssa", "ssä", "lla", "llä", "ban", "ben", "ach",
-    "iu", "ie", "ia", "ii", "ej", "om", "em", "on", "en", "ön", "da", "de", "ta", "te", "ой", "ом",
-    "ме", "ії", "у", "е", "і", "и", "ы", "u", "e", "y", "i", "ě", "n",
+    "dayim", "deyim", "tayim", "teyim", "ssaan", "ella", "essa", "aan", "ssa", "ssä", "lla", "llä",
+    "ban", "ben", "ach", "iu", "ie", "ia", "ii", "ej", "om", "em", "on", "en", "ön", "da", "de",
+    "ta", "te", "ой", "ом", "ме", "ії", "у", "е", "і", "и", "ы", "u", "e", "y", "i", "ě", "n", "а",
+    "a",
 ];
 
 /// An inflected form of a place ("Warszawie", "Москве", "Krakowie",
@@ -413,6 +427,19 @@ pub(super) fn qualifier_code(tok: &Token) -> Option<Vec<CountryCode>> {
         out.push(c);
     }
     Some(out)
+}
+
+/// The countries whose first-level region a written code names ("SP" is
+/// São Paulo, BR; "LA" is Louisiana, US, and Ladakh, IN), if it is one.
+pub(super) fn region_code(tok: &Token) -> Option<Vec<CountryCode>> {
+    if !tok.all_upper || !(2..=3).contains(&tok.norm.len()) || !tok.norm.is_ascii() {
+        return None;
+    }
+    GAZETTEER
+        .codes
+        .get(&tok.norm.to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+        .cloned()
 }
 
 /// Whether a known place starts at `tokens[i]`.

@@ -307,6 +307,10 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("живемо у", RESIDENCE, G0),
     ("я из", ORIGIN, G0),
     ("живем в", RESIDENCE, G0),
+    // Finnish (the place is inflected: "muutin Tukholmaan")
+    ("asun", RESIDENCE, G0),
+    ("muutin", MOVED, G0),
+    ("muutimme", MOVED, G0),
     // Czech
     ("bydlim v", RESIDENCE, G0),
     ("bydlim ve", RESIDENCE, G0),
@@ -448,6 +452,9 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("нахожусь в", PRESENT, G0),
     ("я сейчас в", PRESENT, G0),
     ("переехал в", MOVED, G0),
+    ("уехал в", MOVED, G0),
+    ("уехала в", MOVED, G0),
+    ("уехали в", MOVED, G0),
     ("переехала в", MOVED, G0),
     ("переехали в", MOVED, G0),
     ("родом из", ORIGIN, G0),
@@ -521,6 +528,7 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("אני גרה", RESIDENCE, G0),
     ("אנחנו גרים", RESIDENCE, G0),
     ("גר", RESIDENCE, GP),
+    ("גרים", RESIDENCE, GP),
     ("גרה", RESIDENCE, GP),
     ("עברתי", MOVED, G0),
     ("עברנו", MOVED, G0),
@@ -1435,6 +1443,32 @@ fn cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
                     break;
                 }
             }
+            // "Moro em SP": a region's code right after a clear cue, when
+            // only one country uses it ("LA" is Louisiana and Ladakh).
+            if found.is_none()
+                && cue.guard != Guard::Weak
+                && clear(cue.kind)
+                && let Some(t) = tokens.get(end)
+                && t.sep == Sep::Space
+                && let Some(codes) = places::region_code(t)
+                && codes.len() == 1
+            {
+                let share = 1.0 / codes.len() as f32;
+                let st = Statement {
+                    kind: cue.kind,
+                    shares: codes.iter().map(|c| (*c, share)).collect(),
+                    text: snippet(text, tokens, i, end + 1),
+                    note: note_for(cue.kind),
+                };
+                let len = end - i;
+                match best.get(&end) {
+                    Some((l, _)) if *l >= len => {}
+                    _ => {
+                        best.insert(end, (len, st));
+                    }
+                }
+                continue;
+            }
             let Some((p, r)) = found else { continue };
             if r.shares.is_empty() {
                 continue;
@@ -1562,6 +1596,33 @@ const LABELS: &[&str] = &[
     "国家",
     "所在国家",
     "城市",
+    "state",
+    "region",
+    "estado",
+    "cidade estado",
+    "provincia",
+    "ulke",
+    "sehir",
+    "zeme",
+    "mesto",
+    "tara",
+    "oras",
+    "orszag",
+    "varos",
+    "by",
+    "χώρα",
+    "πόλη",
+    "البلد",
+    "الدولة",
+    "المدينة",
+    "מדינה",
+    "עיר",
+    "negara",
+    "kota",
+    "quoc gia",
+    "thanh pho",
+    "देश",
+    "शहर",
 ];
 
 fn label_value(line: &str) -> Option<&str> {

@@ -281,7 +281,9 @@ fn build() -> Gazetteer {
     let cjk_max = cjk.keys().map(|k| k.chars().count()).max().unwrap_or(0);
     let mut stems = HashMap::new();
     for (k, p) in &words {
-        if p.kind == Kind::City && p.flags & flag::COMMON != 0 {
+        // Common words' stems only from cities big enough to be what the
+        // capitalised word means ("Szczecina"); see `match_inflected`.
+        if p.kind == Kind::City && p.flags & flag::COMMON != 0 && p.size < 100_000.0 {
             continue;
         }
         for s in stems_of(k) {
@@ -368,13 +370,18 @@ pub(super) fn match_inflected(tok: &Token) -> Option<Place> {
         if base.chars().count() < 4 {
             continue;
         }
+        // A common word's inflected form counts only capitalised
+        // ("Szczecina", not "roma" in "romana").
+        let usable = |p: &Place| p.flags & flag::COMMON == 0 || tok.upper_initial;
         if let Some(p) = g.words.get(base)
-            && p.flags & flag::COMMON == 0
+            && usable(p)
         {
             return Some(p.clone());
         }
-        if let Some(full) = g.stems.get(base) {
-            return g.words.get(full).cloned();
+        if let Some(p) = g.stems.get(base).and_then(|full| g.words.get(full))
+            && usable(p)
+        {
+            return Some(p.clone());
         }
     }
     None

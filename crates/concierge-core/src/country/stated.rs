@@ -1078,6 +1078,25 @@ fn resolve(tokens: &[Token], i: usize) -> Option<Resolved> {
         r.qualified = true;
         return Some(r);
     }
+    // "Perth in Scotland", "Córdoba en Argentina": the region or country
+    // that contains one of the place's meanings.
+    if specific
+        && next.sep == Sep::Space
+        && matches!(next.norm.as_str(), "in" | "en" | "em")
+        && let Some((q, qn)) = places::match_at(tokens, r.end + 1)
+        && q.kind != Kind::City
+        && tokens
+            .get(r.end + 1)
+            .is_some_and(|t| t.sep == Sep::Space && t.upper_initial)
+        && r.shares.len() > 1
+        && q.shares.iter().any(|c| r.shares.iter().any(|s| s.0 == c.0))
+    {
+        let to: Vec<CountryCode> = q.shares.iter().map(|s| s.0).collect();
+        r.shares = narrow(&r.shares, &to);
+        r.end += 1 + qn;
+        r.qualified = true;
+        return Some(r);
+    }
     if let Some((q, qn)) = places::match_at(tokens, r.end) {
         if q.kind != Kind::City || q.flags & flag::AREA != 0 {
             let to: Vec<CountryCode> = q.shares.iter().map(|s| s.0).collect();
@@ -1328,7 +1347,10 @@ fn case_ok(tokens: &[Token], r: &Resolved, start: usize, kind: EvidenceKind) -> 
     // count as words, "Leeds") is a place when capitalised after a cue.
     // After a bare preposition only a large one: "in Leeds", not "in March".
     if r.place.flags & flag::COMMON != 0 {
-        return capital && (clear(kind) || r.place.size >= 100_000.0);
+        // Lower case only after a clear cue and for a big city ("aus
+        // bochum", "moved to bath"), never after a bare preposition.
+        return (capital && (clear(kind) || r.place.size >= 100_000.0))
+            || (clear(kind) && r.place.size >= 100_000.0);
     }
     if capital || native {
         return true;

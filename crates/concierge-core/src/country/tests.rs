@@ -1115,3 +1115,175 @@ fn every_celes_country_has_a_subregion_except_antarctica() {
         assert_eq!(subregion(cc).is_some(), c.alpha2 != "AQ", "{}", c.alpha2);
     }
 }
+
+// ------------------------------------------- Rules added for the refit (#11)
+
+/// The kinds of evidence that name `country`.
+fn kinds_for(e: &Evidence, country: &str) -> Vec<EvidenceKind> {
+    analyze_country(e)
+        .evidence
+        .iter()
+        .filter(|x| x.country == code(country))
+        .map(|x| x.kind)
+        .collect()
+}
+
+#[test]
+fn home_beats_where_they_are_right_now() {
+    let e = ev(
+        "Help",
+        "I'm a lighting tech, I live in Lisbon. Right now I'm in Rio for a festival and I \
+         had a breakdown in the hotel.",
+        "ines@gmail.com",
+    );
+    confident(&e, "PT", Stated);
+}
+
+#[test]
+fn german_and_dutch_verbs_at_the_end_of_the_clause() {
+    let e = ev(
+        "Hallo",
+        "Ich hab vier Jahre in den USA gelebt und bin jetzt zurück nach Dresden gezogen.",
+        "jonas@gmail.com",
+    );
+    assert!(kinds_for(&e, "DE").contains(&EvidenceKind::MovedTo));
+    assert!(kinds_for(&e, "US").contains(&EvidenceKind::Left));
+    confident(&e, "DE", Stated);
+    let e = ev(
+        "Hoi",
+        "Ik schrijf voor mijn zus, die in Utrecht woont.",
+        "a@gmail.com",
+    );
+    assert!(kinds_for(&e, "NL").contains(&EvidenceKind::Residence));
+}
+
+#[test]
+fn the_second_place_of_a_move_is_where_they_went() {
+    let e = ev(
+        "Hi",
+        "I moved from Sydney to Toowoomba, Queensland last year.",
+        "l@gmail.com",
+    );
+    assert!(kinds_for(&e, "AU").contains(&EvidenceKind::MovedTo));
+    // "to" without a verb of moving is not a move.
+    let e = ev("Hi", "I sent a demo to Toowoomba.", "l@gmail.com");
+    assert!(!kinds_for(&e, "AU").contains(&EvidenceKind::MovedTo));
+}
+
+#[test]
+fn a_region_after_a_comma_and_a_preposition_qualifies() {
+    let e = ev(
+        "Hola",
+        "Hola, vivo en Santiago, en Galicia. Busco psicóloga.",
+        "pili@gmail.com",
+    );
+    confident(&e, "ES", Stated);
+    let e = ev(
+        "Hi",
+        "I mean Perth in Scotland, lol. I'm a folk singer.",
+        "isla@gmail.com",
+    );
+    assert!(!kinds_for(&e, "AU").iter().any(|k| k.source() == Stated));
+}
+
+#[test]
+fn saint_abbreviated_and_a_common_region_after_a_town() {
+    let e = ev(
+        "Hallo",
+        "Ich bin Techniker und wohne in St. Pölten, Niederösterreich.",
+        "s@gmail.com",
+    );
+    confident(&e, "AT", Stated);
+    let e = ev(
+        "Hey",
+        "I'm a songwriter out in Marfa, Texas.",
+        "w@gmail.com",
+    );
+    assert!(kinds_for(&e, "US").contains(&EvidenceKind::Mention));
+    // "West" is a Cameroonian region and a word: not after a town.
+    let e = ev(
+        "Hi",
+        "I live in Hebden Bridge, West Yorkshire.",
+        "c@gmail.com",
+    );
+    assert!(kinds_for(&e, "CM").is_empty());
+}
+
+#[test]
+fn amman_and_oman_are_both_read() {
+    let e = ev("مساعدة", "أنا عازف قانون ساكن في عمان.", "q@gmail.com");
+    let i = analyze_country(&e);
+    assert!(i.placed(calibrated_threshold()).is_none(), "{:?}", i.best);
+    let names: Vec<&str> = i.candidates.iter().map(|c| c.0.as_str()).collect();
+    assert!(names.contains(&"JO") && names.contains(&"OM"), "{names:?}");
+}
+
+#[test]
+fn lower_case_big_cities_after_a_clear_cue_and_inflected_common_names() {
+    let e = ev(
+        "moin",
+        "moin, bin gitarrist aus bochum im ruhrpott.",
+        "d@gmail.com",
+    );
+    assert!(kinds_for(&e, "DE").contains(&EvidenceKind::Origin));
+    let e = ev(
+        "Dzień dobry",
+        "W zeszłym roku wróciłam do Szczecina. Szukam psychoterapeuty.",
+        "m@gmail.com",
+    );
+    assert!(kinds_for(&e, "PL").contains(&EvidenceKind::MovedTo));
+    // Not after a bare Portuguese "no" that is a Spanish word.
+    let e = ev("Hola", "Está muy mal y no sale de la casa.", "a@gmail.com");
+    assert!(kinds_for(&e, "MA").is_empty());
+}
+
+#[test]
+fn city_names_before_a_cjk_cue_and_cantonese_cues() {
+    let e = ev("相談", "tokyo在住のトラックメーカーです", "m@gmail.com");
+    assert!(kinds_for(&e, "JP").contains(&EvidenceKind::Residence));
+    let e = ev(
+        "你好",
+        "我去年從香港移民到英國，而家住喺曼徹斯特。",
+        "h@outlook.com",
+    );
+    confident(&e, "GB", Stated);
+}
+
+#[test]
+fn region_codes_national_providers_and_phone_priors() {
+    let e = ev(
+        "Oi",
+        "Moro em SP. Queria conversar com alguém.",
+        "h@icloud.com",
+    );
+    assert!(kinds_for(&e, "BR").contains(&EvidenceKind::Residence));
+    // "LA" is Louisiana and Ladakh: no statement from an ambiguous code.
+    let e = ev("Hi", "I live in LA now.", "d@gmail.com");
+    assert!(kinds_for(&e, "IN").is_empty());
+    let e = ev("Hi", "I'm not ok.", "lorna@bigpond.com");
+    assert!(kinds_for(&e, "AU").contains(&EvidenceKind::Domain));
+    let e = ev(
+        "Hallo",
+        "Hallo, ich brauche jemanden zum Reden. Gerne per Telefon: 0170 5551234",
+        "k@gmail.com",
+    );
+    let i = analyze_country(&e);
+    let phone = |c: &str| {
+        i.evidence
+            .iter()
+            .find(|x| x.kind == EvidenceKind::PhoneNational && x.country == code(c))
+            .map_or(0.0, |x| x.weight)
+    };
+    assert!(phone("DE") > phone("AT"), "{:?}", i.evidence);
+}
+
+#[test]
+fn the_highlands_are_not_a_small_us_town() {
+    let e = ev(
+        "Hi",
+        "I'm in Scotland, up in the Highlands. I'm a fiddle teacher.",
+        "m@gmail.com",
+    );
+    assert!(kinds_for(&e, "US").is_empty());
+    confident(&e, "GB", Stated);
+}

@@ -234,6 +234,24 @@ pub fn features(findings: &[Finding], facts: Facts) -> Features {
             }
         }
     }
+    // A country they say they left keeps only a share of what they brought
+    // from it (an old address, an old number): "I used to live in Berlin"
+    // from a .de address is not a German case.
+    let left: Vec<CountryCode> = findings
+        .iter()
+        .filter(|f| f.kind == EvidenceKind::Left)
+        .filter_map(|f| f.shares.first().filter(|s| s.1 >= 0.5).map(|s| s.0))
+        .filter(|c| !home.contains(c) && !clearly_stated.contains(c))
+        .collect();
+    for c in &left {
+        if let Some(x) = map.get_mut(c) {
+            for k in EvidenceKind::ALL {
+                if k.source() != super::CountrySource::Stated {
+                    x[k.index()] *= UNSTATED_DISCOUNT;
+                }
+            }
+        }
+    }
     if !clearly_stated.is_empty() {
         for (c, x) in map.iter_mut() {
             let stated_here = EvidenceKind::ALL

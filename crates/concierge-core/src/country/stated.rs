@@ -328,6 +328,10 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("ve been living in", RESIDENCE, G0),
     ("have been living in", RESIDENCE, G0),
     ("home is", RESIDENCE, G0),
+    ("back home in", RESIDENCE, G0),
+    ("back home to", MOVED, G0),
+    ("i m back in", PRESENT, G0),
+    ("im back in", PRESENT, G0),
     ("moved to", MOVED, GP),
     ("moved back to", MOVED, GP),
     ("moved back home to", MOVED, GP),
@@ -364,6 +368,15 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("traveling to", TOUR, G0),
     ("trip to", TOUR, G0),
     ("lives in", WEAK, G0),
+    // Third persons elsewhere ("mi amigo … vive en Rosario"); a residence
+    // only when the message is written for that person (see `on_behalf`).
+    ("vive en", WEAK, G0),
+    ("vive em", WEAK, G0),
+    ("vive na", WEAK, G0),
+    ("vive no", WEAK, G0),
+    ("vit a", WEAK, G0),
+    ("vive a", WEAK, G0),
+    ("woont in", WEAK, G0),
     // Portuguese, Spanish, French, German, Italian, Dutch, Swedish: left, tour, more
     ("estou morando em", RESIDENCE, G0),
     ("estou morando no", RESIDENCE, G0),
@@ -1850,9 +1863,11 @@ fn cjk_statements(line: &str, out: &mut Vec<Statement>) {
     for (place, (idx, len)) in places::cjk_places(line) {
         let before = &line[..idx];
         let after = line[idx + len..].trim_start_matches(['市', '都', '府', '県', '道']);
+        // "베를린에서 3년째 살고": a duration between the place and the verb.
+        let without_duration = korean_without_duration(after);
         let kind = CJK_SUFFIX
             .iter()
-            .find(|(s, _)| after.starts_with(s))
+            .find(|(s, _)| after.starts_with(s) || without_duration.starts_with(s))
             .or_else(|| CJK_PREFIX.iter().find(|(p, _)| before.ends_with(p)))
             .map(|(_, k)| *k);
         if let Some(kind) = kind {
@@ -1905,6 +1920,127 @@ fn cjk_statements(line: &str, out: &mut Vec<Statement>) {
     }
 }
 
+/// Phrases of a message written for someone else (a manager, a partner,
+/// a bandmate), folded.
+const ON_BEHALF: &[&str] = &[
+    "writing for",
+    "writing on behalf of",
+    "writing about my",
+    "writing about our",
+    "one of our members",
+    "i manage",
+    "escribo por",
+    "escribo de parte de",
+    "escrevo pelo",
+    "escrevo pela",
+    "escrevo em nome",
+    "schreibe fur",
+    "schreibe aber fur",
+    "ich manage",
+    "j ecris pour",
+    "j ecris de la part",
+    "scrivo per",
+    "ik schrijf voor",
+    "jag skriver for",
+];
+
+/// Third-person cues ("he lives in", "vive en") that name where the person
+/// the message is about lives, folded.
+const THIRD_PERSON: &[&str] = &[
+    "lives in", "vive en", "vive em", "vive na", "vive no", "vit a", "vive a", "woont in",
+    "wohnt in", "lebt in",
+];
+
+/// In a message written for someone else, where that person lives is the
+/// case's place: third-person residence cues count as residence.
+fn on_behalf(text: &str, out: &mut [Statement]) {
+    let folded = text::fold(text).replace(['\'', '’'], " ");
+    let folded = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !ON_BEHALF.iter().any(|p| folded.contains(p)) {
+        return;
+    }
+    for s in out.iter_mut() {
+        let snip = text::fold(&s.text);
+        if s.kind == WEAK && THIRD_PERSON.iter().any(|c| snip.starts_with(c)) {
+            s.kind = RESIDENCE;
+            s.note = Some("where the person this is written for lives".into());
+        }
+    }
+}
+
+/// "I live here (still)" after a place: that place is home.
+const HERE: &[&str] = &[
+    "live here",
+    "living here",
+    "still live there",
+    "live there",
+    "vivo aqui",
+    "moro aqui",
+    "wohne hier",
+    "wohne auch da",
+    "wohne auch dort",
+    "j habite ici",
+    "woon hier",
+    "bor har",
+    "abito qui",
+    "vivo qui",
+];
+
+/// Adds a residence for the place named last before a "live here" (a
+/// rapper "from Laval, Quebec. I live here still."). Not for a tour stop:
+/// a seasonal place is where care happens only when the writer says so.
+fn lives_here(text: &str, out: &mut Vec<Statement>) {
+    let folded = format!(
+        " {} ",
+        text::fold(text).replace(['.', ',', '!', '?', ';', '\n'], " ")
+    );
+    let folded = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    let Some(at) = HERE.iter().filter_map(|h| folded.find(h)).min() else {
+        return;
+    };
+    let before = &folded[..at];
+    let last = out
+        .iter()
+        .filter(|s| !matches!(s.kind, EvidenceKind::Left | EvidenceKind::Tour))
+        .filter_map(|s| {
+            let snip = text::fold(&s.text).replace(['.', ',', '!', '?', ';', '\n'], " ");
+            let snip = snip.split_whitespace().collect::<Vec<_>>().join(" ");
+            before.rfind(&snip).map(|p| (p, s))
+        })
+        .max_by_key(|(p, _)| *p)
+        .map(|(_, s)| s.clone());
+    if let Some(s) = last
+        && s.kind != RESIDENCE
+    {
+        out.push(Statement {
+            kind: RESIDENCE,
+            shares: s.shares,
+            text: clip(&format!("{} … live here", s.text)),
+            note: None,
+        });
+    }
+}
+
+/// `after` with a Korean duration after its particle dropped ("에서 3년째
+/// 살고" → "에서 살고"), or unchanged.
+fn korean_without_duration(after: &str) -> String {
+    for particle in ["에서 ", "에 "] {
+        let Some(rest) = after.strip_prefix(particle) else {
+            continue;
+        };
+        let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        if digits.len() == rest.len() {
+            continue;
+        }
+        for unit in ["년째 ", "년 동안 ", "년 넘게 ", "년 ", "개월째 ", "개월 "] {
+            if let Some(verb) = digits.strip_prefix(unit) {
+                return format!("{particle}{verb}");
+            }
+        }
+    }
+    after.to_string()
+}
+
 /// Every statement about places in the subject and the (already unquoted)
 /// body.
 pub(super) fn findings(subject: &str, body: &str) -> Vec<Finding> {
@@ -1913,6 +2049,8 @@ pub(super) fn findings(subject: &str, body: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let tokens = text::tokenize(&combined);
     cue_statements(&combined, &tokens, &mut out);
+    on_behalf(&combined, &mut out);
+    lives_here(&combined, &mut out);
     post_cue_statements(&combined, &tokens, &mut out);
     for line in combined.lines() {
         let trimmed = line.trim();

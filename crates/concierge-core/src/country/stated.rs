@@ -1865,9 +1865,23 @@ fn cjk_statements(line: &str, out: &mut Vec<Statement>) {
         let after = line[idx + len..].trim_start_matches(['市', '都', '府', '県', '道']);
         // "베를린에서 3년째 살고": a duration between the place and the verb.
         let without_duration = korean_without_duration(after);
+        // "札幌でシンガーをしています": working as something somewhere.
+        let works_there = after.starts_with('で') && {
+            let sentence = after.split(['。', '！', '？', '\n']).next().unwrap_or("");
+            [
+                "しています",
+                "してます",
+                "やっています",
+                "やってます",
+                "働いて",
+            ]
+            .iter()
+            .any(|v| sentence.contains(v))
+        };
         let kind = CJK_SUFFIX
             .iter()
             .find(|(s, _)| after.starts_with(s) || without_duration.starts_with(s))
+            .or(works_there.then_some(&("で", BASED)))
             .or_else(|| CJK_PREFIX.iter().find(|(p, _)| before.ends_with(p)))
             .map(|(_, k)| *k);
         if let Some(kind) = kind {

@@ -1325,3 +1325,14 @@ fn live_here_after_a_place_makes_it_home_and_a_place_left_loses_its_signals() {
     };
     assert!(p(&with_left) < p(&without));
 }
+
+#[test]
+fn ja_working_somewhere_is_where_they_are_based() {
+    let e = ev(
+        "相談",
+        "札幌でシンガーをしています。来月の台湾公演の準備中ですが、正直かなり限界です。",
+        "k@gmail.com",
+    );
+    assert!(kinds_for(&e, "JP").contains(&EvidenceKind::Based));
+    assert!(kinds_for(&e, "TW").contains(&EvidenceKind::Tour));
+}

@@ -326,7 +326,19 @@ pub(super) fn key(name: &str) -> String {
 pub(super) fn match_at(tokens: &[Token], i: usize) -> Option<(Place, usize)> {
     const MAX_WORDS: usize = 5;
     let g = &*GAZETTEER;
-    tokens.get(i)?;
+    let first = tokens.get(i)?;
+    // Arabic names carry the article that speech often drops (إسكندرية for
+    // الإسكندرية).
+    if first
+        .norm
+        .starts_with(|c: char| ('\u{0621}'..='\u{064A}').contains(&c))
+        && !first.norm.starts_with("ال")
+        && first.norm.chars().count() >= 3
+        && !g.words.contains_key(&first.norm)
+        && let Some(p) = g.words.get(&format!("ال{}", first.norm))
+    {
+        return Some((p.clone(), 1));
+    }
     let mut k = String::new();
     let mut best = None;
     for n in 0..MAX_WORDS {

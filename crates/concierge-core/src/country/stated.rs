@@ -513,6 +513,7 @@ const CUES: &[(&str, EvidenceKind, Guard)] = &[
     ("مقيم", RESIDENCE, G0),
     ("مقيمة", RESIDENCE, G0),
     ("في", WEAK, GW),
+    ("من", ORIGIN, GW),
     // Greek
     ("μένω στην", RESIDENCE, G0),
     ("μένω στη", RESIDENCE, G0),
@@ -788,6 +789,40 @@ const MOVE_VERBS: &[&str] = &[
     "flyttede",
     "gezogen",
     "umgezogen",
+];
+
+/// Words for a settlement between a cue and the region it is in ("vivo
+/// en un pueblo de la sierra de Oaxaca", "I live in a small town near
+/// Leeds").
+const SETTLEMENTS: &[&str] = &[
+    "town",
+    "village",
+    "suburb",
+    "pueblo",
+    "pueblito",
+    "aldea",
+    "vilarejo",
+    "aldeia",
+    "interior",
+    "village",
+    "bourg",
+    "dorf",
+    "kleinstadt",
+    "paese",
+    "paesino",
+    "borgo",
+    "dorp",
+    "stadje",
+    "by",
+];
+
+/// Words that may sit around a settlement word ("a small town near",
+/// "de la sierra de").
+const SETTLEMENT_LINKS: &[&str] = &[
+    "a", "an", "small", "little", "tiny", "near", "outside", "in", "of", "un", "una", "um", "uma",
+    "de", "del", "da", "do", "la", "sierra", "cerca", "perto", "em", "no", "na", "pres", "d",
+    "bei", "nahe", "kleinen", "kleines", "einem", "ein", "piccolo", "vicino", "nel", "klein",
+    "bij",
 ];
 
 /// Prepositions between a place and the region or country that qualifies it.
@@ -1443,12 +1478,32 @@ fn cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
             let Some(end) = match_words(tokens, i, &cue.words) else {
                 continue;
             };
-            // The place, possibly after an article or two.
+            // The place, possibly after an article or two, or after "a
+            // small town near", "un pueblo de la sierra de" (clear cues only).
             let mut found = None;
-            for p in end..end + 3 {
+            let mut settlement = false;
+            for p in end..end + 8 {
+                if p >= end + 3 && !settlement {
+                    break;
+                }
                 let Some(t) = tokens.get(p) else { break };
                 if matches!(t.sep, Sep::Stop) || (p == end && matches!(t.sep, Sep::Newline)) {
                     break;
+                }
+                let is_settlement = cue.guard != Guard::Weak && in_list(SETTLEMENTS, &t.norm);
+                let is_link = cue.guard != Guard::Weak
+                    && (settlement || p < end + 3)
+                    && in_list(SETTLEMENT_LINKS, &t.norm);
+                if is_settlement {
+                    settlement = true;
+                    continue;
+                }
+                // "un pueblo": "Un" is also a town; the link words before a
+                // settlement word are skipped unread.
+                let settlement_ahead = (p + 1..p + 3)
+                    .any(|q| tokens.get(q).is_some_and(|t| in_list(SETTLEMENTS, &t.norm)));
+                if is_link && (settlement || settlement_ahead) {
+                    continue;
                 }
                 // An article is skipped unless it starts a longer name
                 // ("in der" is not Der, Hungary; "Los Angeles" is a place).
@@ -1474,7 +1529,7 @@ fn cue_statements(text: &str, tokens: &[Token], out: &mut Vec<Statement>) {
                     found = Some((p, r));
                     break;
                 }
-                if !in_list(FILLERS, &t.norm) {
+                if !filler && !is_link {
                     break;
                 }
             }
@@ -1998,6 +2053,10 @@ const HERE: &[&str] = &[
     "bor har",
     "abito qui",
     "vivo qui",
+    "عايش فيها",
+    "ساكن فيها",
+    "أعيش فيها",
+    "اعيش فيها",
 ];
 
 /// Adds a residence for the place named last before a "live here" (a

@@ -1336,3 +1336,19 @@ fn ja_working_somewhere_is_where_they_are_based() {
     assert!(kinds_for(&e, "JP").contains(&EvidenceKind::Based));
     assert!(kinds_for(&e, "TW").contains(&EvidenceKind::Tour));
 }
+
+#[test]
+fn a_settlement_phrase_before_its_region_and_arabic_without_the_article() {
+    let e = ev(
+        "hola",
+        "vivo en un pueblo de la sierra de oaxaca, toco en la banda del pueblo.",
+        "c@gmail.com",
+    );
+    assert!(kinds_for(&e, "MX").contains(&EvidenceKind::Residence));
+    let e = ev(
+        "مساء الخير",
+        "مساء الخير، أنا مهندس صوت من إسكندرية وعايش فيها.",
+        "a@yahoo.com",
+    );
+    assert!(kinds_for(&e, "EG").contains(&EvidenceKind::Residence));
+}

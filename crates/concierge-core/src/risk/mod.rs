@@ -269,7 +269,7 @@ fn assess_lang(text: &str, toks: &[Tok], quotes: &[(usize, usize)], lr: &LangRul
     mask_titles(&mut view, quotes, lr);
 
     let w = lr.window;
-    let neg = view.find(&lr.negation);
+    let neg = view.find(&lr.negation_pool);
     let neg_after = view.find(&lr.negation_after);
     let fig = view.find(&lr.figurative);
     let adv = view.find(&lr.advocacy);
@@ -302,9 +302,12 @@ fn assess_lang(text: &str, toks: &[Tok], quotes: &[(usize, usize)], lr: &LangRul
                 && (c.1 <= s || (c.0..c.1).all(|k| !lit.contains(&k)))
         }) || neg_after.iter().any(|c| view.same(c.0, s) && c.0 >= e && c.0 < e + w)
     };
+    // Figurative cues count only right next to the match: the thing that
+    // "kills" ("turnén tar livet av mig") or a laugh after it ("死ぬ笑").
+    let near = if lr.mode == Tokenize::Chars { 4 } else { 2 };
     let figurative = |s: usize, e: usize| {
         fig.iter().any(|c| {
-            view.same(c.0, s) && ((c.1 <= s && c.1 + w + 2 >= s) || (c.0 >= e && c.0 < e + w.div_ceil(2)))
+            view.same(c.0, s) && ((c.1 <= s && c.1 + near >= s) || (c.0 >= e && c.0 < e + 2))
         })
     };
 

@@ -127,6 +127,9 @@ pub(crate) struct LangRules {
     pub mode: Tokenize,
     pub window: usize,
     pub negation: Vec<Phrase>,
+    /// Negation cues of every loaded language cut the same way (people mix
+    /// languages: "estoy bien, not suicidal").
+    pub negation_pool: Vec<Phrase>,
     pub negation_after: Vec<Phrase>,
     pub figurative: Vec<Phrase>,
     pub advocacy: Vec<Phrase>,
@@ -286,6 +289,7 @@ impl RiskRules {
             mode,
             window: file.window.unwrap_or(if mode == Tokenize::Chars { 8 } else { 4 }),
             negation: compile(&file.negation, "negation")?,
+            negation_pool: Vec::new(),
             negation_after: compile(&file.negation_after, "negation_after")?,
             figurative: compile(&file.figurative, "figurative")?,
             advocacy: compile(&file.advocacy, "advocacy")?,
@@ -299,10 +303,12 @@ impl RiskRules {
             third_person: compile(&file.third_person, "third_person")?,
             rules,
         };
-        Ok(RiskRules {
+        let mut out = RiskRules {
             langs: vec![lr],
             reply_headers,
-        })
+        };
+        out.pool_negation();
+        Ok(out)
     }
 
     /// The languages loaded, in load order.
@@ -324,6 +330,23 @@ impl RiskRules {
             if !self.reply_headers.contains(&h) {
                 self.reply_headers.push(h);
             }
+        }
+        self.pool_negation();
+    }
+
+    fn pool_negation(&mut self) {
+        let all: Vec<(Tokenize, Phrase)> = self
+            .langs
+            .iter()
+            .flat_map(|l| l.negation.iter().map(move |p| (l.mode, p.clone())))
+            .collect();
+        for l in &mut self.langs {
+            l.negation_pool = all
+                .iter()
+                .filter(|(m, _)| *m == l.mode)
+                .map(|(_, p)| p.clone())
+                .collect();
+            l.negation_pool.dedup_by(|a, b| a.pats == b.pats);
         }
     }
 }

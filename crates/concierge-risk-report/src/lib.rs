@@ -50,13 +50,14 @@ pub fn load(dir: &Path) -> Result<Vec<Labelled>> {
     files.sort();
     let mut out = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let m: Labelled = serde_json::from_str(line)
-                .with_context(|| format!("{}:{}", f.display(), n + 1))?;
+            let m: Labelled =
+                serde_json::from_str(line).with_context(|| format!("{}:{}", f.display(), n + 1))?;
             out.push(m);
         }
     }
@@ -198,7 +199,10 @@ pub fn evaluate(set: &[Labelled], rules: &RiskRules) -> Report {
         let t = Instant::now();
         let got = assess(&m.text, Some(&m.lang), rules);
         let micros = t.elapsed().as_secs_f64() * 1e6;
-        r.per_lang.entry(m.lang.clone()).or_default().add(m, got.level);
+        r.per_lang
+            .entry(m.lang.clone())
+            .or_default()
+            .add(m, got.level);
         r.total.add(m, got.level);
         r.scored.push(Scored { index, got, micros });
     }
@@ -273,10 +277,7 @@ pub fn misses(set: &[Labelled], r: &Report) -> String {
             let _ = writeln!(
                 s,
                 "    {} ({}, {:?}): {:?}",
-                e.rule_id,
-                e.level,
-                e.subject,
-                e.phrase
+                e.rule_id, e.level, e.subject, e.phrase
             );
         }
     }

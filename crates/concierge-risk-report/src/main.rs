@@ -48,7 +48,13 @@ fn main() -> Result<()> {
         if i > 0 {
             println!();
         }
-        print!("{}", render(&format!("{name} ({} messages, {})", set.len(), dir.display()), &r));
+        print!(
+            "{}",
+            render(
+                &format!("{name} ({} messages, {})", set.len(), dir.display()),
+                &r
+            )
+        );
         let (mean, p99) = r.timing();
         println!(
             "time per assessment ({} languages, {} rules, one thread): mean {mean:.1} µs, p99 {p99:.1} µs",

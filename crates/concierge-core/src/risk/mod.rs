@@ -155,22 +155,38 @@ pub fn assess(text: &str, lang_hint: Option<&str>, rules: &RiskRules) -> RiskAss
     let mut found: Vec<(bool, usize, RiskEvidence)> = Vec::new();
     for lr in &rules.langs {
         let toks = match lr.mode {
-            Tokenize::Words => words.get_or_insert_with(|| text::tokenize(text, &ranges, Tokenize::Words)),
-            Tokenize::Chars => chars.get_or_insert_with(|| text::tokenize(text, &ranges, Tokenize::Chars)),
+            Tokenize::Words => {
+                words.get_or_insert_with(|| text::tokenize(text, &ranges, Tokenize::Words))
+            }
+            Tokenize::Chars => {
+                chars.get_or_insert_with(|| text::tokenize(text, &ranges, Tokenize::Chars))
+            }
         };
         let hinted = lang_hint.is_some_and(|h| h.eq_ignore_ascii_case(&lr.lang));
         for (start, ev) in assess_lang(text, toks, &quotes, lr) {
             found.push((hinted, start, ev));
         }
     }
-    found.sort_by(|a, b| b.2.level.cmp(&a.2.level).then(b.0.cmp(&a.0)).then(a.1.cmp(&b.1)));
+    found.sort_by(|a, b| {
+        b.2.level
+            .cmp(&a.2.level)
+            .then(b.0.cmp(&a.0))
+            .then(a.1.cmp(&b.1))
+    });
     let mut evidence: Vec<RiskEvidence> = Vec::new();
     for (_, _, ev) in found {
-        if !evidence.iter().any(|e| e.rule_id == ev.rule_id && e.phrase == ev.phrase) {
+        if !evidence
+            .iter()
+            .any(|e| e.rule_id == ev.rule_id && e.phrase == ev.phrase)
+        {
             evidence.push(ev);
         }
     }
-    let level = evidence.iter().map(|e| e.level).max().unwrap_or(RiskLevel::None);
+    let level = evidence
+        .iter()
+        .map(|e| e.level)
+        .max()
+        .unwrap_or(RiskLevel::None);
     RiskAssessment { level, evidence }
 }
 
@@ -188,7 +204,13 @@ impl View<'_> {
 
     /// Where `pats` matches starting at token `i`: the end (exclusive) and
     /// the positions of its literal tokens.
-    fn match_at(&self, pats: &[Pat], i: usize, anchor: usize, lit: &mut Vec<usize>) -> Option<usize> {
+    fn match_at(
+        &self,
+        pats: &[Pat],
+        i: usize,
+        anchor: usize,
+        lit: &mut Vec<usize>,
+    ) -> Option<usize> {
         let Some((first, rest)) = pats.split_first() else {
             return Some(i);
         };
@@ -237,6 +259,14 @@ impl View<'_> {
         let mut out = Vec::new();
         for p in phrases {
             for i in 0..self.toks.len() {
+                let head = match p.pats.first() {
+                    Some(Pat::Word(w)) => self.toks[i].norm == *w,
+                    Some(Pat::Prefix(w)) => self.toks[i].norm.starts_with(w.as_str()),
+                    _ => true,
+                };
+                if !head {
+                    continue;
+                }
                 let mut lit = Vec::new();
                 if let Some(e) = self.match_at(&p.pats, i, i, &mut lit) {
                     out.push((i, e, lit));
@@ -247,7 +277,12 @@ impl View<'_> {
     }
 }
 
-fn assess_lang(text: &str, toks: &[Tok], quotes: &[(usize, usize)], lr: &LangRules) -> Vec<(usize, RiskEvidence)> {
+fn assess_lang(
+    text: &str,
+    toks: &[Tok],
+    quotes: &[(usize, usize)],
+    lr: &LangRules,
+) -> Vec<(usize, RiskEvidence)> {
     if toks.is_empty() {
         return Vec::new();
     }
@@ -257,7 +292,11 @@ fn assess_lang(text: &str, toks: &[Tok], quotes: &[(usize, usize)], lr: &LangRul
         masked: vec![false; toks.len()],
     };
     // Clause-break words ("but", "aber", "けど") split clauses.
-    let mut breaks: Vec<usize> = view.find(&lr.clause_breaks).into_iter().map(|m| m.0).collect();
+    let mut breaks: Vec<usize> = view
+        .find(&lr.clause_breaks)
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
     breaks.sort_unstable();
     let mut b = 0;
     for (i, c) in view.clause.iter_mut().enumerate() {
@@ -293,14 +332,17 @@ fn assess_lang(text: &str, toks: &[Tok], quotes: &[(usize, usize)], lr: &LangRul
             _ => Subject::Writer,
         }
     };
-    let in_clause = |cues: &[(usize, usize, Vec<usize>)], s: usize| cues.iter().any(|c| view.same(c.0, s));
+    let in_clause =
+        |cues: &[(usize, usize, Vec<usize>)], s: usize| cues.iter().any(|c| view.same(c.0, s));
     let negated = |s: usize, e: usize, lit: &[usize]| {
         neg.iter().any(|c| {
             view.same(c.0, s)
                 && c.0 + w >= s
                 && c.1 <= e
                 && (c.1 <= s || (c.0..c.1).all(|k| !lit.contains(&k)))
-        }) || neg_after.iter().any(|c| view.same(c.0, s) && c.0 >= e && c.0 < e + w)
+        }) || neg_after
+            .iter()
+            .any(|c| view.same(c.0, s) && c.0 >= e && c.0 < e + w)
     };
     // Figurative cues count only right next to the match: the thing that
     // "kills" ("turnén tar livet av mig") or a laugh after it ("死ぬ笑").
@@ -322,7 +364,9 @@ fn assess_lang(text: &str, toks: &[Tok], quotes: &[(usize, usize)], lr: &LangRul
             if negated(s, e, &lit) || figurative(s, e) || in_clause(&adv, s) {
                 continue;
             }
-            if (rule.subject == Subject::Other || subject_of(s) == Subject::Other) && in_clause(&news, s) {
+            if (rule.subject == Subject::Other || subject_of(s) == Subject::Other)
+                && in_clause(&news, s)
+            {
                 continue;
             }
             let mut level = rule.level;
@@ -349,10 +393,9 @@ fn assess_lang(text: &str, toks: &[Tok], quotes: &[(usize, usize)], lr: &LangRul
         }
     }
     if !escalatable.is_empty() {
-        let esc = view
-            .find(&lr.escalators)
-            .into_iter()
-            .find(|(s, e, lit)| !negated(*s, *e, lit) && !in_clause(&past, *s) && !figurative(*s, *e));
+        let esc = view.find(&lr.escalators).into_iter().find(|(s, e, lit)| {
+            !negated(*s, *e, lit) && !in_clause(&past, *s) && !figurative(*s, *e)
+        });
         if let Some((s, e, _)) = esc {
             let mut subject = Subject::Writer;
             for &k in &escalatable {
@@ -406,7 +449,9 @@ fn mask_titles(view: &mut View<'_>, quotes: &[(usize, usize)], lr: &LangRules) {
         }
     }
     for (s, e, _) in &intros {
-        let titled = titles.iter().any(|c| c.1 <= *s && c.1 + 3 >= *s && view.same(c.0, *s));
+        let titled = titles
+            .iter()
+            .any(|c| c.1 <= *s && c.1 + 3 >= *s && view.same(c.0, *s));
         if !titled || view.masked.get(*e).copied().unwrap_or(true) {
             continue;
         }
@@ -420,5 +465,7 @@ fn mask_titles(view: &mut View<'_>, quotes: &[(usize, usize)], lr: &LangRules) {
 
 fn span_text(text: &str, toks: &[Tok], s: usize, e: usize) -> String {
     let (a, b) = (toks[s].start, toks[e.saturating_sub(1).max(s)].end);
-    text.get(a..b).map(|t| text::clip(t, MAX_PHRASE_CHARS)).unwrap_or_default()
+    text.get(a..b)
+        .map(|t| text::clip(t, MAX_PHRASE_CHARS))
+        .unwrap_or_default()
 }

@@ -242,13 +242,19 @@ impl RiskRules {
         };
         let compile = |list: &[String], what: &str| -> Result<Vec<Phrase>, RiskRulesError> {
             list.iter()
-                .map(|s| compile_phrase(s, mode).ok_or_else(|| invalid(format!("{what}: empty phrase {s:?}"))))
+                .map(|s| {
+                    compile_phrase(s, mode)
+                        .ok_or_else(|| invalid(format!("{what}: empty phrase {s:?}")))
+                })
                 .collect()
         };
         let mut rules = Vec::new();
         for r in &file.rules {
             if !r.id.starts_with(&format!("{lang}.")) {
-                return Err(invalid(format!("rule id {:?} must start with \"{lang}.\"", r.id)));
+                return Err(invalid(format!(
+                    "rule id {:?} must start with \"{lang}.\"",
+                    r.id
+                )));
             }
             let level: RiskLevel = r
                 .level
@@ -281,13 +287,20 @@ impl RiskRules {
         let reply_headers: Vec<String> = file
             .reply_headers
             .iter()
-            .map(|h| super::text::fold(h).split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|h| {
+                super::text::fold(h)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .filter(|h| !h.is_empty())
             .collect();
         let lr = LangRules {
             lang: lang.to_string(),
             mode,
-            window: file.window.unwrap_or(if mode == Tokenize::Chars { 8 } else { 4 }),
+            window: file
+                .window
+                .unwrap_or(if mode == Tokenize::Chars { 8 } else { 4 }),
             negation: compile(&file.negation, "negation")?,
             negation_pool: Vec::new(),
             negation_after: compile(&file.negation_after, "negation_after")?,
@@ -379,5 +392,9 @@ fn compile_phrase(s: &str, mode: Tokenize) -> Option<Phrase> {
     while matches!(pats.first(), Some(Pat::Gap(_))) {
         pats.remove(0);
     }
-    if pats.is_empty() { None } else { Some(Phrase { pats }) }
+    if pats.is_empty() {
+        None
+    } else {
+        Some(Phrase { pats })
+    }
 }

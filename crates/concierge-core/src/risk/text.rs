@@ -169,8 +169,26 @@ pub(crate) fn quote_spans(text: &str) -> Vec<(usize, usize)> {
 fn is_boundary_char(c: char) -> bool {
     matches!(
         c,
-        '.' | ',' | ';' | ':' | '!' | '?' | '[' | ']' | '…' | '。' | '、' | '！' | '？'
-            | '，' | '；' | '：' | '—' | '–' | '|' | '¿' | '¡'
+        '.' | ','
+            | ';'
+            | ':'
+            | '!'
+            | '?'
+            | '['
+            | ']'
+            | '…'
+            | '。'
+            | '、'
+            | '！'
+            | '？'
+            | '，'
+            | '；'
+            | '：'
+            | '—'
+            | '–'
+            | '|'
+            | '¿'
+            | '¡'
     )
 }
 
@@ -248,7 +266,10 @@ pub(crate) fn tokenize(text: &str, ranges: &[(usize, usize)], mode: Tokenize) ->
 /// the sequence of folded tokens.
 pub(crate) fn phrase_tokens(s: &str, mode: Tokenize) -> Vec<String> {
     let all = [(0, s.len())];
-    tokenize(s, &all, mode).into_iter().map(|t| t.norm).collect()
+    tokenize(s, &all, mode)
+        .into_iter()
+        .map(|t| t.norm)
+        .collect()
 }
 
 /// At most `max` characters of `s`, cut on a character boundary.

@@ -40,6 +40,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -193,6 +194,8 @@ pub fn assess(text: &str, lang_hint: Option<&str>, rules: &RiskRules) -> RiskAss
 /// Token positions and clause keys for one language's view of the text.
 struct View<'a> {
     toks: &'a [Tok],
+    /// Token positions by folded form.
+    index: HashMap<&'a str, Vec<usize>>,
     clause: Vec<(usize, usize)>,
     masked: Vec<bool>,
 }
@@ -257,16 +260,21 @@ impl View<'_> {
     /// Every match of `phrases`: (start, end, literal positions).
     fn find(&self, phrases: &[Phrase]) -> Vec<(usize, usize, Vec<usize>)> {
         let mut out = Vec::new();
+        let none: Vec<usize> = Vec::new();
         for p in phrases {
-            for i in 0..self.toks.len() {
-                let head = match p.pats.first() {
-                    Some(Pat::Word(w)) => self.toks[i].norm == *w,
-                    Some(Pat::Prefix(w)) => self.toks[i].norm.starts_with(w.as_str()),
-                    _ => true,
-                };
-                if !head {
-                    continue;
+            // Start only where the first word is (the index); a prefix or
+            // gap head scans.
+            let starts: Box<dyn Iterator<Item = usize> + '_> = match p.pats.first() {
+                Some(Pat::Word(w)) => {
+                    Box::new(self.index.get(w.as_str()).unwrap_or(&none).iter().copied())
                 }
+                Some(Pat::Prefix(w)) => Box::new(
+                    (0..self.toks.len())
+                        .filter(move |&i| self.toks[i].norm.starts_with(w.as_str())),
+                ),
+                _ => Box::new(0..self.toks.len()),
+            };
+            for i in starts {
                 let mut lit = Vec::new();
                 if let Some(e) = self.match_at(&p.pats, i, i, &mut lit) {
                     out.push((i, e, lit));
@@ -286,8 +294,13 @@ fn assess_lang(
     if toks.is_empty() {
         return Vec::new();
     }
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, t) in toks.iter().enumerate() {
+        index.entry(t.norm.as_str()).or_default().push(i);
+    }
     let mut view = View {
         toks,
+        index,
         clause: toks.iter().map(|t| (t.clause, 0)).collect(),
         masked: vec![false; toks.len()],
     };

@@ -5,8 +5,10 @@
 //! - [`threading`]: reply tokens, thread lookup plans, deduplication keys.
 //! - [`country`]: country and language inference.
 //! - [`routing`]: who gets a case, and response-time promises.
+//! - [`risk`]: risk assessment of human messages (crisis lane, issue 13).
 pub mod country;
 pub mod message;
+pub mod risk;
 pub mod routing;
 pub mod threading;
 pub mod ticket;

@@ -276,9 +276,9 @@ fn big_mbox(path: &Path, n: usize) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for i in 0..n {
         write!(f, "{}", separator("\n", "Tue Nov 10 08:00:00 2026")).unwrap();
-        write!(
+        writeln!(
             f,
-            "{}\n",
+            "{}",
             message(
                 "\n",
                 &[

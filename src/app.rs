@@ -92,6 +92,14 @@ fn addresses(settings: &Settings) -> Result<Vec<EmailAddress>> {
 /// Builds the inbound pipeline from settings.
 pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
     let key = reply_key(settings, store).await?;
+    // The gazetteer and the risk rules load before any door opens, not on
+    // the first message (seconds in a debug build).
+    tokio::task::spawn_blocking(|| {
+        concierge_core::country::warm_up();
+        concierge_core::risk::RiskRules::builtin();
+    })
+    .await
+    .context("loading the country data and risk rules")?;
     let addresses = settings
         .mail
         .addresses
@@ -108,6 +116,7 @@ pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
             limits: Limits::default(),
             sla: settings.sla.targets(),
             country_threshold: settings.routing.country_threshold(),
+            risk_lane: settings.risk.lane(),
         },
     ))
 }
@@ -245,7 +254,7 @@ impl App {
         );
         let mut rx_jobs = tx.subscribe();
         let run_workers = self.settings.worker.run_in_serve;
-        let worker_config = self.settings.worker.config();
+        let worker_config = self.settings.worker.config(&self.settings.risk);
         let deps = mail_deps(&self.settings, &self.mailer)?;
         let jobs = async move {
             if run_workers {

@@ -41,6 +41,30 @@ pub struct Settings {
     pub worker: Worker,
     /// `[imap]`
     pub imap: Imap,
+    /// `[risk]`
+    pub risk: Risk,
+}
+
+/// `[risk]`: the crisis lane's clocks, in minutes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Risk {
+    /// Imminent risk: first-response target, and time until every
+    /// coordinator is mailed if nobody has acknowledged the risk.
+    pub urgent_minutes: i64,
+    /// The escalation mail repeats this often until someone acknowledges.
+    pub repeat_minutes: i64,
+    /// Concern: first-response target.
+    pub concern_minutes: i64,
+}
+
+impl Risk {
+    /// As the store's lane settings.
+    pub fn lane(&self) -> concierge_store::RiskLane {
+        concierge_store::RiskLane {
+            urgent_minutes: self.urgent_minutes.max(1),
+            concern_minutes: self.concern_minutes.max(1),
+        }
+    }
 }
 
 /// `[imap]`: mailboxes to read and the poller's timers.
@@ -130,8 +154,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// As the jobs crate's configuration.
-    pub fn config(&self) -> concierge_jobs::WorkerConfig {
+    /// As the jobs crate's configuration (with the crisis lane's
+    /// escalation period from `[risk]`).
+    pub fn config(&self, risk: &Risk) -> concierge_jobs::WorkerConfig {
         use std::time::Duration;
         concierge_jobs::WorkerConfig {
             name: format!(
@@ -144,6 +169,7 @@ impl Worker {
             missed_heartbeats: self.missed_heartbeats.max(1),
             poll_every: Duration::from_secs(self.poll_secs.max(1)),
             sweep_every: Duration::from_secs(self.sweep_secs.max(1)),
+            escalation_repeat: Duration::from_secs(60 * risk.repeat_minutes.max(1) as u64),
         }
     }
 }

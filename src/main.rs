@@ -778,10 +778,6 @@ async fn shutdown_signal() {
 async fn serve(mut settings: Settings, demo: bool) -> Result<()> {
     let (store, mut embedded) = database(&mut settings)?;
     store.migrate().await.context("migrating the database")?;
-    // The gazetteer loads before the doors open, not on the first message.
-    tokio::task::spawn_blocking(concierge_core::country::warm_up)
-        .await
-        .context("loading the country data")?;
     concierge::hub::import_on_start(&store, &settings.hub.file).await;
     if demo && settings.mail.outbound_url.is_empty() {
         let dir = settings.embedded.data_dir.parent().map_or_else(
@@ -900,9 +896,14 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             let inbound = app::inbound(&settings, &store).await?;
             let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
             let (mut rx_jobs, mut rx_imap) = (tx.subscribe(), tx.subscribe());
-            let jobs = concierge_jobs::run(store, settings.worker.config(), deps, async move {
-                let _ = rx_jobs.recv().await;
-            });
+            let jobs = concierge_jobs::run(
+                store,
+                settings.worker.config(&settings.risk),
+                deps,
+                async move {
+                    let _ = rx_jobs.recv().await;
+                },
+            );
             let imap = concierge_imap::run(
                 inbound,
                 settings.imap.mailboxes.clone(),

@@ -6,7 +6,9 @@
 //! - [`country`]: country and language inference.
 //! - [`routing`]: who gets a case, and response-time promises.
 //! - [`risk`]: risk assessment of human messages (crisis lane, issue 13).
+//! - [`emergency`]: emergency numbers by country (the urgent acknowledgement).
 pub mod country;
+pub mod emergency;
 pub mod message;
 pub mod risk;
 pub mod routing;

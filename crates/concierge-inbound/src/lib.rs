@@ -7,12 +7,13 @@ use concierge_core::country::{
     CountryCode, CountryInference, Evidence, analyze_country, detect_language,
 };
 use concierge_core::message::{EmailAddress, MessageClass, classify};
+use concierge_core::risk::{RiskAssessment, RiskLevel, RiskRules, assess};
 use concierge_core::routing::SlaTargets;
 use concierge_core::threading::{ReplyTokenKey, ThreadFacts, dedupe_key, plan};
 use concierge_core::ticket::Priority;
 use concierge_mail::inbound::{Limits, ParseError, ParsedMail, parse, truncate};
 use concierge_store::{
-    History, InboundSource, IngestOutcome, NewAttachment, NewInbound, Store, StoreError,
+    History, InboundSource, IngestOutcome, NewAttachment, NewInbound, RiskLane, Store, StoreError,
 };
 
 /// A message as it arrived at one of the doors.
@@ -90,6 +91,29 @@ pub struct InboundConfig {
     /// best guess only a suggestion; usually
     /// [`concierge_core::country::calibrated_threshold`].
     pub country_threshold: f32,
+    /// The crisis lane's clocks.
+    pub risk_lane: RiskLane,
+}
+
+/// How much of a message's text the risk assessment reads (subject and
+/// fresh text; quoted mail is dropped by the assessment itself).
+pub const RISK_SAMPLE_CHARS: usize = 50_000;
+
+/// The risk assessment of a parsed message as [`Inbound::ingest`] runs it:
+/// human messages only, subject and text, every shipped language.
+pub fn risk_of(parsed: &ParsedMail, class: MessageClass, language: Option<&str>) -> RiskAssessment {
+    if !class.is_human() {
+        return RiskAssessment {
+            level: RiskLevel::None,
+            evidence: Vec::new(),
+        };
+    }
+    let text = format!(
+        "{}\n\n{}",
+        parsed.subject,
+        truncate(&parsed.text, RISK_SAMPLE_CHARS)
+    );
+    assess(&text, language, RiskRules::builtin())
 }
 
 /// How much of a message's text the country inference reads: its start,
@@ -310,7 +334,28 @@ impl Inbound {
             truncate(&parsed.text, 4_000)
         ))
         .map(|l| l.as_str().to_owned());
+        let risk = risk_of(&parsed, class, language.as_deref());
+        let priority = match risk.level {
+            RiskLevel::Imminent => Priority::Urgent,
+            RiskLevel::Concern => Priority::High,
+            RiskLevel::None => Priority::Normal,
+        };
+        let first_response_minutes = match risk.level {
+            RiskLevel::Imminent => self.config.risk_lane.urgent_minutes,
+            RiskLevel::Concern => self.config.risk_lane.concern_minutes,
+            RiskLevel::None => self.config.sla.minutes(priority),
+        };
+        if risk.level > RiskLevel::None {
+            // Rule ids only: the matched phrases are the writer's words.
+            tracing::warn!(
+                risk = risk.level.as_str(),
+                rules = %risk.evidence.iter().map(|e| e.rule_id.as_str()).collect::<Vec<_>>().join(","),
+                "risk found in an inbound message"
+            );
+        }
         NewInbound {
+            risk,
+            risk_lane: self.config.risk_lane,
             country,
             country_suggestion,
             country_evidence: inference.evidence,
@@ -322,7 +367,7 @@ impl Inbound {
             } else {
                 Vec::new()
             },
-            first_response_minutes: self.config.sla.minutes(Priority::Normal),
+            first_response_minutes,
             source: d.source,
             envelope_from: d.envelope_from,
             envelope_to: d.envelope_to.into_iter().take(100).collect(),

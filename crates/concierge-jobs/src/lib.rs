@@ -20,7 +20,7 @@ use concierge_mail::outbound::Relay;
 use concierge_outbound::{AckOutcome, Mailer};
 use concierge_store::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob, RouteOutcome, Store};
 
-pub use sweep::sweep_once;
+pub use sweep::{escalate_once, sweep_once};
 
 /// How a worker process runs its jobs.
 #[derive(Debug, Clone)]
@@ -38,6 +38,9 @@ pub struct WorkerConfig {
     pub poll_every: Duration,
     /// Period of the SLA / waiting-case sweep.
     pub sweep_every: Duration,
+    /// How often coordinators are mailed again about an imminent-risk case
+    /// nobody has acknowledged.
+    pub escalation_repeat: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -49,6 +52,7 @@ impl Default for WorkerConfig {
             missed_heartbeats: 4,
             poll_every: Duration::from_secs(2),
             sweep_every: Duration::from_secs(30),
+            escalation_repeat: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -122,8 +126,55 @@ async fn mail(job: MailJob, deps: Data<MailDeps>) -> Result<(), JobError> {
             .send(&deps.relay, outbox_id)
             .await
             .map_err(err)?,
+        MailJob::UrgentAck { ticket_id } => {
+            if let AckOutcome::Queued(outbox_id) = deps
+                .mailer
+                .acknowledge_urgent(ticket_id)
+                .await
+                .map_err(err)?
+            {
+                deps.mailer
+                    .send(&deps.relay, outbox_id)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        MailJob::Urgent {
+            ticket_id,
+            message_id,
+        } => {
+            let rows = deps
+                .mailer
+                .notify_urgent(ticket_id, message_id)
+                .await
+                .map_err(err)?;
+            send_all(&deps, &rows).await.map_err(err)?;
+        }
+        MailJob::Escalate { ticket_id, round } => {
+            let rows = deps.mailer.escalate(ticket_id, round).await.map_err(err)?;
+            send_all(&deps, &rows).await.map_err(err)?;
+        }
+        MailJob::Breach { ticket_id } => {
+            let rows = deps.mailer.notify_breach(ticket_id).await.map_err(err)?;
+            send_all(&deps, &rows).await.map_err(err)?;
+        }
     }
     Ok(())
+}
+
+/// Sends freshly queued outbox rows; one that fails stays due and the
+/// sweep retries it, so the others still go out now.
+async fn send_all(
+    deps: &MailDeps,
+    rows: &[uuid::Uuid],
+) -> Result<(), concierge_outbound::OutboundError> {
+    let mut first_err = None;
+    for &id in rows {
+        if let Err(e) = deps.mailer.send(&deps.relay, id).await {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
 }
 
 /// Runs the workers until `shutdown` resolves. Without `mail`, mail jobs
@@ -180,7 +231,12 @@ pub async fn run(
             .await
         }
     };
-    let sweeper = tokio::spawn(sweep::run(store, config.sweep_every, stop_rx));
+    let sweeper = tokio::spawn(sweep::run(
+        store,
+        config.sweep_every,
+        config.escalation_repeat,
+        stop_rx,
+    ));
     let trigger = async move {
         shutdown.await;
         let _ = stop_tx.send(true);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use concierge_core::country::{CountryCode, country_name};
+use concierge_core::emergency::emergency_numbers;
 use concierge_core::message::{EmailAddress, MessageClass, ack_recipient};
 use concierge_core::threading::ReplyTokenKey;
 use concierge_core::ticket::TicketReference;
@@ -17,6 +18,8 @@ use concierge_mail::outbound::{
 };
 use concierge_store::{LinkPurpose, NewLink, NewMail, Resource, Store, StoreError};
 use uuid::Uuid;
+
+mod lane;
 
 /// Settings of outbound mail.
 #[derive(Debug, Clone)]
@@ -216,9 +219,21 @@ impl Mailer {
         }
     }
 
-    /// Acknowledges a new case (idempotent: one per case).
+    /// Acknowledges a new case (idempotent: one per case). A case opened
+    /// with imminent risk gets the urgent form: it leads with the crisis
+    /// line and the emergency number, and no rate limit holds it back.
     pub async fn acknowledge(&self, ticket_id: Uuid) -> Result<AckOutcome, OutboundError> {
-        let Some(f) = self.store.ack_facts(ticket_id).await? else {
+        self.ack(ticket_id, false).await
+    }
+
+    /// The urgent acknowledgement of an imminent-risk reply on an existing
+    /// case (once per case), threaded on that reply.
+    pub async fn acknowledge_urgent(&self, ticket_id: Uuid) -> Result<AckOutcome, OutboundError> {
+        self.ack(ticket_id, true).await
+    }
+
+    async fn ack(&self, ticket_id: Uuid, follow_up: bool) -> Result<AckOutcome, OutboundError> {
+        let Some(f) = self.store.ack_facts(ticket_id, follow_up).await? else {
             return Ok(AckOutcome::Suppressed("no such case"));
         };
         let class: MessageClass = f.class.parse().unwrap_or(MessageClass::Bounce);
@@ -239,12 +254,19 @@ impl Mailer {
         ) else {
             return Ok(AckOutcome::Suppressed("machine, null or own sender"));
         };
+        let urgent = follow_up || f.risk == "imminent";
+        // Someone at imminent risk is answered whatever the rate limit says.
+        let max = if urgent {
+            i64::MAX
+        } else {
+            self.config.ack_max_per_requester
+        };
         // A cheap early exit; the limit is enforced when queueing.
         let recent = self
             .store
             .recent_acks(to.as_str(), self.config.ack_period_minutes)
             .await?;
-        if recent >= self.config.ack_max_per_requester {
+        if recent >= max {
             tracing::info!(ticket = %ticket_id, "acknowledgement rate limit reached for this requester");
             return Ok(AckOutcome::Suppressed("rate limit"));
         }
@@ -297,6 +319,12 @@ impl Mailer {
                 .map(|r| resource_vars(r))
                 .collect(),
             hub_url,
+            urgent,
+            emergency_number: placed
+                .or(suggested)
+                .and_then(emergency_numbers)
+                .map(|n| n.lead.to_owned())
+                .unwrap_or_default(),
         };
         let (text, html) = self.templates.render_ack(&lang, &vars)?;
         let message_id = new_message_id(&self.key, &reference, &self.config.domain);
@@ -322,7 +350,11 @@ impl Mailer {
                 &NewMail {
                     ticket_id: Some(ticket_id),
                     kind: "ack".into(),
-                    cause: format!("ack:{ticket_id}"),
+                    cause: if follow_up {
+                        format!("urgent-ack:{ticket_id}")
+                    } else {
+                        format!("ack:{ticket_id}")
+                    },
                     message_id,
                     // RFC 3834: automatic replies go out with the null sender.
                     envelope_from: String::new(),
@@ -336,7 +368,7 @@ impl Mailer {
                     in_reply_to: f.message_id,
                 },
                 to.as_str(),
-                self.config.ack_max_per_requester,
+                max,
                 self.config.ack_period_minutes,
             )
             .await?;

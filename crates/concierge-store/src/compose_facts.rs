@@ -34,6 +34,8 @@ pub struct AckFacts {
     pub reply_to: Option<String>,
     /// SMTP MAIL FROM of the first message (empty for `<>`).
     pub envelope_from: Option<String>,
+    /// The case's assessed risk (`none`, `concern`, `imminent`).
+    pub risk: String,
 }
 
 /// Facts for telling a caseworker about an assignment.
@@ -61,21 +63,31 @@ pub struct AssignedFacts {
 
 impl Store {
     /// Facts for an acknowledgement.
-    pub async fn ack_facts(&self, ticket_id: Uuid) -> Result<Option<AckFacts>, StoreError> {
+    /// With `latest`, the message facts are the latest human inbound
+    /// message's (the urgent acknowledgement of a reply threads on it).
+    pub async fn ack_facts(
+        &self,
+        ticket_id: Uuid,
+        latest: bool,
+    ) -> Result<Option<AckFacts>, StoreError> {
         Ok(sqlx::query_as!(
             AckFacts,
             r#"SELECT t.id AS ticket_id, t.reference, t.subject, t.country, t.country_suggestion,
                       t.language,
                       r.email AS "requester_email?", r.name AS "requester_name?",
                       m.class, m.message_id, m."references", m.reply_to,
-                      raw.envelope_from AS "envelope_from?"
+                      raw.envelope_from AS "envelope_from?", t.risk
                FROM tickets t
                JOIN LATERAL (SELECT * FROM messages WHERE ticket_id = t.id
-                             ORDER BY created_at, id LIMIT 1) m ON true
+                               AND (NOT $2 OR (direction = 'inbound' AND class = 'human'))
+                             ORDER BY CASE WHEN $2 THEN -extract(epoch FROM created_at)
+                                      ELSE extract(epoch FROM created_at) END, id
+                             LIMIT 1) m ON true
                LEFT JOIN requesters r ON r.id = t.requester_id
                LEFT JOIN raw_messages raw ON raw.id = m.raw_id
                WHERE t.id = $1"#,
-            ticket_id
+            ticket_id,
+            latest
         )
         .fetch_optional(&self.pool)
         .await?)

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use concierge_core::message::{EmailAddress, MessageClass};
+use concierge_core::risk::{RiskAssessment, RiskLevel};
 use concierge_core::threading::{ThreadPlan, subject_tag_allowed};
 use concierge_core::ticket::{TicketReference, TicketStatus};
 use sha2::{Digest, Sha256};
@@ -121,6 +122,30 @@ pub struct NewInbound {
     /// Set for imported history: the case keeps the message's own time,
     /// has no first-response target, and may start resolved.
     pub history: Option<History>,
+    /// The message's risk assessment (stored on the message; it raises the
+    /// case's risk and priority, never lowers them).
+    pub risk: RiskAssessment,
+    /// What a risk above `none` does to the case (unused otherwise).
+    pub risk_lane: RiskLane,
+}
+
+/// The crisis lane's clocks, from config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskLane {
+    /// Imminent: first-response target, and minutes until coordinators are
+    /// mailed if nobody has acknowledged the risk.
+    pub urgent_minutes: i64,
+    /// Concern: first-response target.
+    pub concern_minutes: i64,
+}
+
+impl Default for RiskLane {
+    fn default() -> Self {
+        Self {
+            urgent_minutes: 15,
+            concern_minutes: 240,
+        }
+    }
 }
 
 /// How an imported message enters the case history.
@@ -225,7 +250,7 @@ impl Store {
         let mut jobs = Vec::new();
         let existing = find_thread(&mut tx, m).await?;
         let message_id = rows.message_id;
-        let outcome = match existing {
+        let (outcome, case_id) = match existing {
             Some(t) => {
                 let status: TicketStatus = t.status.parse().unwrap_or(TicketStatus::New);
                 let reopens = m.history.is_none_or(|h| !h.resolved);
@@ -256,12 +281,15 @@ impl Store {
                 if next == Some(TicketStatus::New) {
                     jobs.push(QuietJob::route(t.id)?);
                 }
-                IngestOutcome::Appended {
-                    ticket_id: t.id,
-                    reference: parse_ref(&t.reference)?,
-                    message_id,
-                    reopened: next.is_some(),
-                }
+                (
+                    IngestOutcome::Appended {
+                        ticket_id: t.id,
+                        reference: parse_ref(&t.reference)?,
+                        message_id,
+                        reopened: next.is_some(),
+                    },
+                    t.id,
+                )
             }
             None => {
                 let ticket_id = Uuid::new_v4();
@@ -285,13 +313,29 @@ impl Store {
                 if m.acknowledge {
                     jobs.push(QuietJob::mail(&MailJob::Ack { ticket_id })?);
                 }
-                IngestOutcome::Created {
+                (
+                    IngestOutcome::Created {
+                        ticket_id,
+                        reference,
+                        message_id,
+                    },
                     ticket_id,
-                    reference,
-                    message_id,
-                }
+                )
             }
         };
+        if m.risk.level > RiskLevel::None {
+            let ticket_id = case_id;
+            apply_risk(&mut tx, m, ticket_id, message_id).await?;
+            if m.risk.level == RiskLevel::Imminent && m.history.is_none() {
+                jobs.push(QuietJob::mail(&MailJob::Urgent {
+                    ticket_id,
+                    message_id,
+                })?);
+                if matches!(outcome, IngestOutcome::Appended { .. }) {
+                    jobs.push(QuietJob::mail(&MailJob::UrgentAck { ticket_id })?);
+                }
+            }
+        }
         if !m.bounce_of.is_empty() {
             let detail = format!(
                 "bounced: {}",
@@ -320,6 +364,65 @@ impl Store {
         .await?;
         Ok(c.flatten())
     }
+}
+
+/// Stores a message's risk and lets it raise its case's: the case's risk
+/// and priority only go up (imminent → urgent, concern → high), the
+/// first-response target only comes closer, and an imminent message starts
+/// (again) the clock after which coordinators are mailed until a person
+/// acknowledges the risk. Imported history keeps the message's assessment
+/// and changes nothing on the case.
+async fn apply_risk(
+    tx: &mut sqlx::PgConnection,
+    m: &NewInbound,
+    ticket_id: Uuid,
+    message_id: Uuid,
+) -> Result<(), StoreError> {
+    let level = m.risk.level.as_str();
+    let minutes = match m.risk.level {
+        RiskLevel::Imminent => m.risk_lane.urgent_minutes,
+        _ => m.risk_lane.concern_minutes,
+    };
+    let minutes = i32::try_from(minutes).unwrap_or(i32::MAX);
+    sqlx::query!(
+        r#"WITH msg AS (
+               UPDATE messages SET risk = $2, risk_evidence = $3 WHERE id = $1)
+           UPDATE tickets SET
+               risk = CASE WHEN risk_rank($2) > risk_rank(risk) THEN $2 ELSE risk END,
+               priority = CASE
+                   WHEN $2 = 'imminent' THEN 'urgent'
+                   WHEN $2 = 'concern' AND priority IN ('low','normal') THEN 'high'
+                   ELSE priority END,
+               first_response_due_at = CASE WHEN first_responded_at IS NULL
+                   THEN LEAST(first_response_due_at, now() + make_interval(mins => $4))
+                   ELSE first_response_due_at END,
+               risk_acknowledged_at = CASE WHEN $2 = 'imminent' THEN NULL
+                   ELSE risk_acknowledged_at END,
+               risk_acknowledged_by = CASE WHEN $2 = 'imminent' THEN NULL
+                   ELSE risk_acknowledged_by END,
+               risk_escalate_at = CASE WHEN $2 = 'imminent'
+                   THEN now() + make_interval(mins => $4) ELSE risk_escalate_at END
+           WHERE id = $5 AND NOT $6"#,
+        message_id,
+        level,
+        sqlx::types::Json(&m.risk.evidence) as _,
+        minutes,
+        ticket_id,
+        m.history.is_some()
+    )
+    .execute(&mut *tx)
+    .await?;
+    if m.history.is_some() {
+        sqlx::query!(
+            "UPDATE messages SET risk = $2, risk_evidence = $3 WHERE id = $1",
+            message_id,
+            level,
+            sqlx::types::Json(&m.risk.evidence) as _
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Whether `e` is the dedupe key's unique violation (a concurrent delivery

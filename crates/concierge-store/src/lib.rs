@@ -19,6 +19,7 @@ mod overview;
 mod people;
 mod queue;
 mod resources;
+mod risk;
 mod routing;
 mod settings;
 mod tickets;
@@ -44,13 +45,14 @@ pub use changes::{CaseChange, ChangeError};
 pub use compose_facts::{AckFacts, AssignedFacts};
 pub use error::StoreError;
 pub use hub_admin::{HubEditError, HubEntryRow};
-pub use ingest::{History, InboundSource, IngestOutcome, NewAttachment, NewInbound};
+pub use ingest::{History, InboundSource, IngestOutcome, NewAttachment, NewInbound, RiskLane};
 pub use mailboxes::{Bookmark, MailboxRow};
 pub use outbox::{Claimed, DeliveryView, NewMail, ReplyFacts, enqueue_mail};
 pub use overview::{BreachedCase, OpenCount, Overview, VolunteerLoad, WeekResponse, last_weeks};
 pub use people::{ApiTokenRow, PeopleError, UserRow};
 pub use queue::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob};
 pub use resources::{Resource, ResourceCountry, ResourceImport};
+pub use risk::{LaneFacts, OnCallShift, Recipient, RiskChangeError};
 pub use routing::RouteOutcome;
 pub use tickets::{
     AssignmentView, AttachmentMeta, MessageView, RequesterView, TicketDetail, TicketSummary,

@@ -39,6 +39,33 @@ pub enum MailJob {
         /// The row.
         outbox_id: Uuid,
     },
+    /// An imminent-risk message arrived: tell the people on call (reference
+    /// and link, never content).
+    Urgent {
+        /// The case.
+        ticket_id: Uuid,
+        /// The message that was assessed imminent.
+        message_id: Uuid,
+    },
+    /// An imminent-risk reply on an existing case: the acknowledgement that
+    /// leads with the crisis line and emergency number (once per case).
+    UrgentAck {
+        /// The case.
+        ticket_id: Uuid,
+    },
+    /// Nobody acknowledged an imminent-risk case in time: mail every
+    /// coordinator (round `round`, counted from 1).
+    Escalate {
+        /// The case.
+        ticket_id: Uuid,
+        /// How many escalations this is.
+        round: i32,
+    },
+    /// A case missed its first-response target: mail every coordinator.
+    Breach {
+        /// The case.
+        ticket_id: Uuid,
+    },
 }
 
 /// Pushes mail jobs through `conn`, optionally delayed by `delay_secs`.

@@ -7,7 +7,9 @@ use concierge_core::routing::{Case, Decision, Volunteer, choose, tier_candidates
 use concierge_core::ticket::TicketStatus;
 use uuid::Uuid;
 
-use crate::queue::{MAIL_QUEUE, MailJob, QuietJob, push_jobs_quietly, push_route_jobs};
+use crate::queue::{
+    MAIL_QUEUE, MailJob, QuietJob, push_jobs_quietly, push_mail_jobs, push_route_jobs,
+};
 use crate::{Store, StoreError};
 
 /// What routing did with a case.
@@ -252,6 +254,12 @@ impl Store {
             }
         }
         push_route_jobs(&mut tx, &reroute).await?;
+        // Coordinators hear of each breach by mail (content-free).
+        let mail: Vec<MailJob> = breached
+            .iter()
+            .map(|t| MailJob::Breach { ticket_id: t.id })
+            .collect();
+        push_mail_jobs(&mut tx, &mail, None).await?;
         tx.commit().await?;
         Ok(breached.len())
     }

@@ -35,7 +35,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use evidence::{EvidenceItem, EvidenceKind, Facts, Finding, facts, findings};
 pub use language::{InvalidLanguage, Language, detect_language};
-pub use region::subregion;
+pub use region::{subregion, subregion_named};
 
 /// The confidence at and above which a case is placed in a country without
 /// a person checking it, calibrated on the labelled set with the weights.

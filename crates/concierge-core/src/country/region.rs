@@ -115,3 +115,13 @@ pub fn subregion(c: CountryCode) -> Option<&'static str> {
         .find(|(_, codes)| codes.contains(&code))
         .map(|(name, _)| *name)
 }
+
+/// The canonical spelling of a sub-region name, matched without regard to
+/// case ("south america" → "South America").
+pub fn subregion_named(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    SUBREGIONS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(n, _)| *n)
+}

@@ -6,8 +6,10 @@
 //! When everyone who covers the country is at capacity the case waits for
 //! them rather than going to a neighbour country's volunteers.
 
+mod on_call;
 mod sla;
 
+pub use on_call::{InvalidRegion, OnCallRegion, offered_to};
 pub use sla::{FirstResponseClock, SlaTargets, first_response_due, human_duration};
 
 use std::fmt;

@@ -18,4 +18,6 @@ pub use message::{
     new_message_id, references_for_reply, reply_address, reply_subject,
 };
 pub use relay::{Relay, RelayUrlError, Security, SendError};
-pub use templates::{AckVars, NotifyVars, ResourceVars, TemplateError, Templates};
+pub use templates::{
+    AckVars, LaneKind, LaneVars, NotifyVars, ResourceVars, TemplateError, Templates,
+};

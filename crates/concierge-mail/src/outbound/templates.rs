@@ -26,6 +26,36 @@ const MAX_DEPTH: usize = 4;
 /// Language used when the requester's has no template.
 const FALLBACK_LANG: &str = "en";
 const NOTIFY_ASSIGNED: &str = "notify/assigned.en.txt";
+const NOTIFY_LANE: &str = "notify/lane.en.txt";
+
+/// Which crisis-lane notice `notify/lane.en.txt` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LaneKind {
+    /// To the people on call: an imminent-risk message arrived.
+    Urgent,
+    /// To every coordinator: nobody acknowledged the risk in time.
+    Escalation,
+    /// To every coordinator: a case missed its first-response target.
+    Breach,
+}
+
+/// Variables of `notify/lane.en.txt` (content-free by design).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaneVars {
+    /// Which notice.
+    pub kind: LaneKind,
+    /// The recipient's name; may be empty.
+    pub name: String,
+    /// The case reference.
+    pub reference: String,
+    /// Country code or `unknown`.
+    pub country: String,
+    /// The reminder's number (escalation).
+    pub round: i32,
+    /// The case's dashboard page.
+    pub case_url: String,
+}
 
 /// A crisis line or other resource, as the acknowledgement templates see it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +99,15 @@ pub struct AckVars {
     pub fallback_resources: Vec<ResourceVars>,
     /// Public hub page; may be empty.
     pub hub_url: String,
+    /// Imminent risk: the mail leads, before anything else, with the
+    /// country's first crisis line that has a phone number and its
+    /// emergency number.
+    #[serde(default)]
+    pub urgent: bool,
+    /// The emergency number of the placed (or suggested) country; may be
+    /// empty.
+    #[serde(default)]
+    pub emergency_number: String,
 }
 
 /// Variables of `notify/assigned.en.txt`.
@@ -180,6 +219,7 @@ impl Templates {
             format!("ack/{FALLBACK_LANG}.txt"),
             format!("ack/{FALLBACK_LANG}.html"),
             NOTIFY_ASSIGNED.to_owned(),
+            NOTIFY_LANE.to_owned(),
         ] {
             if env.get_template(&required).is_err() {
                 return Err(TemplateError::Missing(required));
@@ -245,6 +285,25 @@ impl Templates {
         Ok((text, subject))
     }
 
+    /// Renders a crisis-lane notice: (text, subject). The subject carries
+    /// the reference and nothing else from the case.
+    pub fn render_notify_lane(&self, vars: &LaneVars) -> Result<(String, String), TemplateError> {
+        let mut text = self.render(NOTIFY_LANE, vars)?;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let reference = clean_header_text(&vars.reference, 40);
+        let subject = match vars.kind {
+            LaneKind::Urgent => format!("Urgent case {reference}"),
+            LaneKind::Escalation => format!(
+                "Urgent case {reference} not acknowledged (reminder {})",
+                vars.round
+            ),
+            LaneKind::Breach => format!("Case {reference} missed its first-response target"),
+        };
+        Ok((text, subject))
+    }
+
     fn render<S: Serialize>(&self, name: &str, vars: &S) -> Result<String, TemplateError> {
         let render_err = |source| TemplateError::Render {
             name: name.to_owned(),
@@ -283,6 +342,13 @@ impl Templates {
             resources: vec![line.clone(), bare.clone()],
             fallback_resources: vec![line.clone()],
             hub_url: "https://hub.example/".into(),
+            urgent: false,
+            emergency_number: String::new(),
+        };
+        let urgent = AckVars {
+            urgent: true,
+            emergency_number: "112".into(),
+            ..known.clone()
         };
         let suggested = AckVars {
             country_known: false,
@@ -298,10 +364,20 @@ impl Templates {
             ..known.clone()
         };
         for lang in &self.ack_langs {
-            for vars in [&known, &suggested, &unknown] {
+            for vars in [&known, &urgent, &suggested, &unknown] {
                 self.render(&format!("ack/{lang}.txt"), vars)?;
                 self.render(&format!("ack/{lang}.html"), vars)?;
             }
+        }
+        for kind in [LaneKind::Urgent, LaneKind::Escalation, LaneKind::Breach] {
+            self.render_notify_lane(&LaneVars {
+                kind,
+                name: "Sam".into(),
+                reference: "C-7K2M9X".into(),
+                country: "BR".into(),
+                round: 1,
+                case_url: "https://concierge.example/cases/C-7K2M9X".into(),
+            })?;
         }
         for urgent in [false, true] {
             self.render(

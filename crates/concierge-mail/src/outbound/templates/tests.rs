@@ -41,6 +41,8 @@ fn known() -> AckVars {
             ..Default::default()
         }],
         hub_url: "https://hub.example/de".into(),
+        urgent: false,
+        emergency_number: String::new(),
     }
 }
 
@@ -291,4 +293,47 @@ fn a_new_language_pair_is_picked_up() {
     let (text, html) = t.render_ack("pl", &known()).unwrap();
     assert_eq!(text, "Cześć C-7K2M9X\n");
     assert_eq!(html, "<p>C-7K2M9X</p>");
+}
+
+#[test]
+fn an_urgent_acknowledgement_leads_with_the_crisis_line_and_the_emergency_number() {
+    let t = templates();
+    for lang in LANGS {
+        let vars = AckVars {
+            urgent: true,
+            emergency_number: "112".into(),
+            ..known()
+        };
+        let (text, html) = t.render_ack(lang, &vars).unwrap();
+        let first: Vec<&str> = text.lines().take(2).collect();
+        assert!(
+            first[0].starts_with("TelefonSeelsorge: 0800 111 0 111 / 0800 111 0 222"),
+            "{lang}: {first:?}"
+        );
+        assert!(first[1].ends_with(": 112"), "{lang}: {first:?}");
+        let greeting = text.find("Alex").expect("greeting");
+        assert!(text.find("112").unwrap() < greeting, "{lang}");
+        let body = html.split("<body").nth(1).unwrap();
+        assert!(
+            body.find("TelefonSeelsorge").unwrap() < body.find("Alex").unwrap(),
+            "{lang}"
+        );
+        assert!(body.contains("tel:112"), "{lang}");
+        // Not urgent: no such lead.
+        let (plain, _) = t.render_ack(lang, &known()).unwrap();
+        assert!(!plain.starts_with("TelefonSeelsorge"), "{lang}");
+    }
+}
+
+#[test]
+fn an_urgent_acknowledgement_escapes_hub_text() {
+    let t = templates();
+    let vars = AckVars {
+        urgent: true,
+        emergency_number: ATTR.into(),
+        resources: vec![line(SCRIPT)],
+        ..known()
+    };
+    let (_, html) = t.render_ack("en", &vars).unwrap();
+    assert!(!html.contains(SCRIPT) && !html.contains(ATTR));
 }

@@ -91,12 +91,55 @@ enum Cmd {
         #[command(subcommand)]
         command: ImapCmd,
     },
+    /// The on-call rota of the crisis lane: who is told at once when a
+    /// message shows imminent risk, for which region, when.
+    Oncall {
+        #[command(subcommand)]
+        command: OncallCmd,
+    },
     /// Import existing mail as case history: no acknowledgements, no
     /// caseworker notices, no first-response targets, original dates.
     /// Resumable (run it again after an interrupt) and idempotent.
     Import {
         #[command(subcommand)]
         command: ImportCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OncallCmd {
+    /// Put a user on call for a region and a time.
+    ///
+    /// Example: `concierge oncall add --user ana@charity.org --region BR
+    /// --from 2026-12-08T18:00:00Z --hours 12`
+    Add {
+        /// The user's address (any role; they get the urgent notices).
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        /// `*` (every case, also those whose country is unknown), a
+        /// country code (BR) or a UN M49 sub-region ("South America").
+        #[arg(long)]
+        region: String,
+        /// Start (RFC 3339 or YYYY-MM-DD); default now.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, value_name = "TIME", conflicts_with = "hours")]
+        until: Option<String>,
+        /// Length of the shift in hours (instead of --until).
+        #[arg(long)]
+        hours: Option<u32>,
+    },
+    /// List shifts that have not ended, soonest first.
+    List {
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a shift by its id (from `list`).
+    Remove {
+        /// The shift's id.
+        id: uuid::Uuid,
     },
 }
 
@@ -463,6 +506,67 @@ fn parse_until(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .with_context(|| format!("{s:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?;
     Ok(d.and_hms_opt(0, 0, 0).context("midnight")?.and_utc())
+}
+
+async fn oncall(store: &Store, command: OncallCmd) -> Result<()> {
+    match command {
+        OncallCmd::Add {
+            user,
+            region,
+            from,
+            until,
+            hours,
+        } => {
+            let region: concierge_core::routing::OnCallRegion = region
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--region: {e}"))?;
+            let starts = match from {
+                Some(f) => parse_until(&f)?,
+                None => chrono::Utc::now(),
+            };
+            let ends = match (until, hours) {
+                (Some(u), _) => parse_until(&u)?,
+                (None, Some(h)) => starts + chrono::Duration::hours(i64::from(h)),
+                (None, None) => anyhow::bail!("give --until TIME or --hours N"),
+            };
+            anyhow::ensure!(ends > starts, "the shift must end after it starts");
+            let id = store
+                .add_on_call(&user, &region.to_string(), starts, ends, None)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no enabled user with address {user}"))?;
+            println!("{id}");
+        }
+        OncallCmd::List { json } => {
+            for s in store.on_call_rota(chrono::Utc::now()).await? {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "id": s.id, "user": s.email, "role": s.role, "region": s.region,
+                            "starts_at": s.starts_at, "ends_at": s.ends_at,
+                        })
+                    );
+                } else {
+                    println!(
+                        "{}  {:<30} {:<16} {} → {}",
+                        s.id,
+                        s.email,
+                        s.region,
+                        s.starts_at.format("%Y-%m-%d %H:%M UTC"),
+                        s.ends_at.format("%Y-%m-%d %H:%M UTC")
+                    );
+                }
+            }
+        }
+        OncallCmd::Remove { id } => {
+            anyhow::ensure!(
+                store.remove_on_call(id, None).await?,
+                "no on-call shift {id}"
+            );
+            println!("removed {id}");
+        }
+    }
+    Ok(())
 }
 
 async fn volunteer(store: &Store, command: VolunteerCmd) -> Result<()> {
@@ -980,6 +1084,12 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             json,
             previous_country,
         )),
+        Cmd::Oncall { command } => {
+            let (store, _pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            oncall(&store, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Imap {
             command: ImapCmd::Status { json },
         } => {

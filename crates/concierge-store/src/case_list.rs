@@ -198,6 +198,9 @@ pub struct CaseQuery {
     pub language: Option<String>,
     /// Only cases that missed their first-response target.
     pub breached: bool,
+    /// Only imminent-risk cases nobody has acknowledged yet (the queues'
+    /// pin).
+    pub pinned: bool,
     /// Free text: a reference, a requester's address, or words searched in
     /// subjects and bodies (Postgres full text, `websearch` syntax).
     pub q: Option<String>,
@@ -322,6 +325,9 @@ fn push_filters(
     if q.breached {
         b.push(" AND t.sla_breached_at IS NOT NULL");
     }
+    if q.pinned {
+        b.push(" AND t.risk = 'imminent' AND t.risk_acknowledged_at IS NULL");
+    }
     match search {
         None => {}
         Some(Search::Reference(r)) => {
@@ -441,6 +447,7 @@ impl Store {
                     t.country_suggestion, t.country_suggestion_confidence,
                     t.first_response_due_at, t.first_responded_at,
                     t.sla_breached_at, t.message_count, t.created_at, t.updated_at,
+                    t.risk, (t.risk_acknowledged_at IS NOT NULL) AS risk_acknowledged,
                     (SELECT cr.seen_at FROM case_reads cr
                       WHERE cr.ticket_id = t.id AND cr.user_id = ",
         );
@@ -486,6 +493,8 @@ impl Store {
                 message_count: row.try_get("message_count")?,
                 created_at: row.try_get("created_at")?,
                 updated_at,
+                risk: row.try_get("risk")?,
+                risk_acknowledged: row.try_get("risk_acknowledged")?,
             };
             let unread = reader.is_some() && seen_at.is_none_or(|s| s < updated_at);
             items.push(CaseListItem { ticket, unread });
@@ -581,6 +590,7 @@ mod tests {
             priority: Some("high"),
             language: Some("pt".into()),
             breached: true,
+            pinned: true,
             q: Some("' OR 1=1 --".into()),
             sort: CaseSort::Due,
             after: Some(Cursor {

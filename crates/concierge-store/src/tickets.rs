@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use concierge_access::CaseScope;
 use concierge_core::country::EvidenceItem;
+use concierge_core::risk::RiskEvidence;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -64,6 +65,11 @@ pub struct TicketSummary {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Assessed risk: `none`, `concern` or `imminent` (the highest of its
+    /// messages, or what a person set).
+    pub risk: String,
+    /// A person acknowledged the imminent-risk assessment.
+    pub risk_acknowledged: bool,
 }
 
 /// Attachment metadata (never the bytes).
@@ -112,6 +118,10 @@ pub struct MessageView {
     pub created_at: DateTime<Utc>,
     /// Attachments.
     pub attachments: Vec<AttachmentMeta>,
+    /// This message's risk assessment: `none`, `concern` or `imminent`.
+    pub risk: String,
+    /// The rules that fired and the phrases they matched.
+    pub risk_evidence: Vec<RiskEvidence>,
 }
 
 /// One assignment of a case, live or ended.
@@ -185,6 +195,8 @@ struct Row {
     message_count: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    risk: String,
+    risk_acknowledged: bool,
 }
 
 impl From<Row> for TicketSummary {
@@ -214,6 +226,8 @@ impl From<Row> for TicketSummary {
             message_count: r.message_count,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            risk: r.risk,
+            risk_acknowledged: r.risk_acknowledged,
         }
     }
 }
@@ -252,7 +266,8 @@ impl Store {
                       v.email AS "assignee?", t.assignment_reason, t.routing_state,
                       t.country_suggestion, t.country_suggestion_confidence,
                       t.country_evidence, t.first_response_due_at, t.first_responded_at,
-                      t.sla_breached_at, t.message_count, t.created_at, t.updated_at
+                      t.sla_breached_at, t.message_count, t.created_at, t.updated_at,
+                      t.risk, (t.risk_acknowledged_at IS NOT NULL) AS "risk_acknowledged!"
                FROM tickets t LEFT JOIN requesters r ON r.id = t.requester_id
                  LEFT JOIN volunteers v ON v.id = t.assignee_id
                WHERE t.reference = $1"#,
@@ -265,7 +280,7 @@ impl Store {
         let ticket: TicketSummary = row.into();
         let messages = sqlx::query!(
             r#"SELECT id, message_id, direction, class, from_address, from_name, subject,
-                      text_body, html_body, sent_at, created_at
+                      text_body, html_body, sent_at, created_at, risk, risk_evidence
                FROM messages WHERE ticket_id = $1 ORDER BY created_at, id"#,
             ticket.id
         )
@@ -305,6 +320,8 @@ impl Store {
                 html: m.html_body,
                 sent_at: m.sent_at,
                 created_at: m.created_at,
+                risk: m.risk,
+                risk_evidence: serde_json::from_value(m.risk_evidence).unwrap_or_default(),
             })
             .collect();
         let assignments = sqlx::query_as!(

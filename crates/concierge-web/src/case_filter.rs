@@ -107,6 +107,7 @@ impl CaseFilterParams {
             priority,
             language,
             breached,
+            pinned: false,
             q,
             sort,
             after,

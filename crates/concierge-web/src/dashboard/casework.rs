@@ -723,6 +723,8 @@ mod tests {
             message_count: 1,
             created_at: created,
             updated_at: created,
+            risk: "none".into(),
+            risk_acknowledged: false,
         }
     }
 

@@ -16,8 +16,9 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use concierge_access::{Role, can_manage_hub, can_manage_people};
+use concierge_core::country::{covered_countries, spoken_languages};
 use concierge_outbound::{OutboundError, human_duration};
 use concierge_store::{
     HubEditError, HubEntryRow, InviteError, InviteVolunteer, LinkPurpose, NewInvite, PeopleError,
@@ -27,15 +28,10 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::format::fmt_time;
 use super::{PageError, Viewer, page, see_other};
 use crate::AppState;
-
-/// Largest capacity accepted (as the JSON API).
-const MAX_CAPACITY: i32 = 1000;
-
-fn fmt_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+use crate::limits::MAX_CAPACITY;
 
 /// What a non-admin gets, for every admin page and form.
 fn denied() -> PageError {
@@ -151,12 +147,14 @@ fn comma_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// A volunteer's countries, by the rule the CLI and the JSON API use.
 fn countries(s: &str) -> Result<Vec<String>, String> {
-    crate::api::volunteers::countries(&list(s)).map_err(|e| e.to_string())
+    covered_countries(&list(s)).map_err(|e| e.to_string())
 }
 
+/// A volunteer's languages, by the rule the CLI and the JSON API use.
 fn languages(s: &str) -> Result<Vec<String>, String> {
-    crate::api::volunteers::languages(&list(s)).map_err(|e| e.to_string())
+    spoken_languages(&list(s)).map_err(|e| e.to_string())
 }
 
 fn capacity(s: &str) -> Result<i32, String> {

@@ -20,15 +20,12 @@ use concierge_store::{AssignError, CaseChange, ChangeError, Resource, StoreError
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::cases::{changeable, fmt_time, scope_of};
+use super::format::fmt_time;
+use super::scope::{changeable, scope_of};
 use super::{PageError, Viewer, secure, see_other};
 use crate::AppState;
 use crate::download::attachment_response;
-
-/// Longest internal note, in bytes.
-pub(crate) const MAX_NOTE: usize = 20_000;
-/// Longest reason for an assignment change, in bytes.
-pub(crate) const MAX_REASON: usize = 500;
+use crate::limits::{MAX_NOTE, MAX_REASON};
 
 /// The assignee select of a coordinator.
 pub(super) struct VolunteerOption {

@@ -27,10 +27,12 @@ mod audit;
 mod cases;
 mod casework;
 mod charts;
+mod format;
 mod mailboxes;
 mod overview;
 mod queue;
 mod sanitize;
+mod scope;
 mod session;
 
 use askama::Template;
@@ -40,7 +42,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use concierge_store::StoreError;
 
-pub(crate) use self::casework::{MAX_NOTE, MAX_REASON};
 pub(crate) use self::session::Viewer;
 use crate::{ApiError, AppState};
 

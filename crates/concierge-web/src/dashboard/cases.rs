@@ -3,8 +3,7 @@
 //! hub entries, SLA clock) are in [`super::casework`].
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use concierge_access::can_change_case;
@@ -15,6 +14,7 @@ use concierge_store::{CaseChange, ChangeError, StoreError};
 use serde::Deserialize;
 
 use super::casework::{self, CaseExtras};
+use super::form::CsrfForm;
 use super::format::{fmt_time, opt_time};
 use super::sanitize;
 use super::scope::{changeable, scope_of};
@@ -310,7 +310,6 @@ pub(crate) async fn show(
 /// Body of `POST /cases/{reference}/reply`.
 #[derive(Deserialize)]
 pub(crate) struct ReplyForm {
-    csrf: Option<String>,
     #[serde(default)]
     text: String,
 }
@@ -320,13 +319,8 @@ pub(crate) async fn reply(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<ReplyForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, PageError> {
-    let form = form.ok().map(|Form(f)| f);
-    viewer.check_csrf(form.as_ref().and_then(|f| f.csrf.as_deref()))?;
-    let Some(form) = form else {
-        return Err(PageError::bad_request("The form was incomplete."));
-    };
     let (reference, id) = changeable(&state, &viewer, &reference).await?;
     let text = form.text.trim();
     if text.is_empty() || text.len() > MAX_REPLY {
@@ -364,7 +358,6 @@ pub(crate) async fn reply(
 /// Body of `POST /cases/{reference}/status`.
 #[derive(Deserialize)]
 pub(crate) struct StatusForm {
-    csrf: Option<String>,
     #[serde(default)]
     status: String,
 }
@@ -375,13 +368,8 @@ pub(crate) async fn status(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<StatusForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<Response, PageError> {
-    let form = form.ok().map(|Form(f)| f);
-    viewer.check_csrf(form.as_ref().and_then(|f| f.csrf.as_deref()))?;
-    let Some(form) = form else {
-        return Err(PageError::bad_request("The form was incomplete."));
-    };
     let (reference, id) = changeable(&state, &viewer, &reference).await?;
     let new: TicketStatus = form
         .status

@@ -469,34 +469,14 @@ enum VolunteerCmd {
     },
 }
 
-fn codes(list: &[String], what: &str, check: impl Fn(&str) -> bool) -> Result<Vec<String>> {
-    list.iter()
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            if check(c) {
-                Ok(c.to_owned())
-            } else {
-                Err(anyhow::anyhow!("{c:?} is not {what}"))
-            }
-        })
-        .collect()
-}
-
+/// A volunteer's countries (the rule the JSON API and the admin pages use).
 fn countries(list: &[String]) -> Result<Vec<String>> {
-    let upper: Vec<String> = list.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
-    codes(
-        &upper,
-        "an ISO 3166 alpha-2 country code (or * for the global pool)",
-        |c| c == "*" || c.parse::<concierge_core::country::CountryCode>().is_ok(),
-    )
+    Ok(concierge_core::country::covered_countries(list)?)
 }
 
+/// A volunteer's languages (the rule the JSON API and the admin pages use).
 fn languages(list: &[String]) -> Result<Vec<String>> {
-    let lower: Vec<String> = list.iter().map(|c| c.trim().to_ascii_lowercase()).collect();
-    codes(&lower, "an ISO 639-1 language code", |c| {
-        c.parse::<concierge_core::country::Language>().is_ok()
-    })
+    Ok(concierge_core::country::spoken_languages(list)?)
 }
 
 fn parse_until(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {

@@ -384,3 +384,58 @@ async fn every_case_page_and_form_by_role_and_whose_case(pool: PgPool) {
     assert_eq!(before, f.snapshot(id).await);
     f.app.stop().await;
 }
+
+/// A caseworker opening another country's case, by URL, gets exactly the
+/// page of a case that does not exist: same status, same body, no audit
+/// record of a view (as the JSON API answers 404 for both).
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn another_countrys_case_is_the_same_404_as_no_case(pool: PgPool) {
+    let f = fixture(&pool).await;
+    let (c, token) = session(&f.app, Who::CwBr.email()).await;
+    let (german, id) = f.case(Case::DePool, 1).await;
+    let (colleagues, _) = f.case(Case::Colleague, 2).await;
+    let missing = "C-ZZZZZZ";
+    let page = |reference: &str, suffix: &str| {
+        let url = format!("http://{}/cases/{reference}{suffix}", f.app.http);
+        let c = c.clone();
+        async move {
+            let res = c.get(url).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let before = f.snapshot(id).await;
+    let attachment = format!("/attachments/{}", Uuid::new_v4());
+    for suffix in ["", attachment.as_str()] {
+        let (want_status, want_body) = page(missing, suffix).await;
+        assert_eq!(want_status, 404, "no such case{suffix}");
+        for reference in [german.as_str(), colleagues.as_str()] {
+            let (status, body) = page(reference, suffix).await;
+            assert_eq!(status, 404, "{reference}{suffix}: {body}");
+            assert_eq!(body, want_body, "{reference}{suffix}");
+            assert!(!body.contains(reference));
+        }
+    }
+    // A form on it too: the same 404 as for a case that does not exist.
+    let post = |reference: &str| {
+        let url = format!("http://{}/cases/{reference}/notes", f.app.http);
+        let c = c.clone();
+        let form = [("csrf", token.clone()), ("text", "hello".to_owned())];
+        async move {
+            let res = c.post(url).form(&form).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (want_status, want_body) = post(missing).await;
+    assert_eq!(want_status, 404);
+    assert_eq!(post(&german).await, (404, want_body));
+    assert_eq!(before, f.snapshot(id).await, "nothing changed");
+    let views: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE ticket_id = $1 AND action = 'case.view'",
+    )
+    .bind(id)
+    .fetch_one(&f.pool)
+    .await
+    .unwrap();
+    assert_eq!(views, 0, "a refused view is not a view");
+    f.app.stop().await;
+}

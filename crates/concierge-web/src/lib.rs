@@ -12,6 +12,7 @@ mod error;
 mod health;
 mod hub;
 mod inbound;
+mod limits;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@
 //! Place names come from generated data (`data/country/places.tsv`,
 //! GeoNames, ISO 3166-2 and CLDR; see `data/country/ATTRIBUTION.md`).
 
+mod coverage;
 mod domain;
 mod evidence;
 mod language;
@@ -33,6 +34,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use coverage::{GLOBAL_POOL, InvalidCoverage, covered_countries, spoken_languages};
 pub use evidence::{EvidenceItem, EvidenceKind, Facts, Finding, facts, findings};
 pub use language::{InvalidLanguage, Language, detect_language};
 pub use region::{subregion, subregion_named};

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::tickets::{audit, changeable, visible};
 use crate::auth::ApiUser;
-use crate::dashboard::{MAX_NOTE, MAX_REASON};
 use crate::download::attachment_response;
+use crate::limits::{MAX_NOTE, MAX_REASON};
 use crate::{ApiError, AppState};
 
 /// `GET /api/v1/tickets/{reference}/notes`: the case's internal notes,
@@ -262,120 +262,4 @@ pub(crate) async fn attachment(
     )
     .await?;
     Ok(attachment_response(&file.filename, file.data))
-}
-
-/// The OpenAPI operations of this module (merged into
-/// [`super::openapi::operations`]).
-pub(crate) fn operations() -> Vec<(&'static str, &'static str, Value)> {
-    use super::openapi::{json_body, json_response, path_param, responses};
-    let reference = path_param(
-        "reference",
-        "A case reference, e.g. `C-7K2M9X` (case-insensitive).",
-        json!({ "type": "string", "examples": ["C-7K2M9X"] }),
-    );
-    let time = json!({ "type": "string", "format": "date-time" });
-    let note = json!({
-        "type": "object",
-        "required": ["id", "author_email", "author_name", "text", "created_at"],
-        "properties": {
-            "id": { "type": "string", "format": "uuid" },
-            "author_email": { "type": "string" },
-            "author_name": { "type": "string" },
-            "text": { "type": "string" },
-            "created_at": time,
-        }
-    });
-    vec![
-        (
-            "get",
-            "/api/v1/tickets/{reference}/notes",
-            json!({
-                "tags": ["tickets"],
-                "operationId": "listNotes",
-                "summary": "A case's internal notes, oldest first",
-                "description": "Notes are never mailed. Anyone who may see the case. Audited as \
-                    `case.view` with `\"part\": \"notes\"`.",
-                "parameters": [reference],
-                "responses": responses(&[("200", json_response("The notes.",
-                    json!({ "type": "array", "items": note })))], &[401, 404]),
-            }),
-        ),
-        (
-            "post",
-            "/api/v1/tickets/{reference}/notes",
-            json!({
-                "tags": ["tickets"],
-                "operationId": "addNote",
-                "summary": "Add an internal note (never mailed)",
-                "description": "Needs the right to change the case. Written as the token's user. \
-                    Audited as `case.note`.",
-                "parameters": [reference],
-                "requestBody": json_body(json!({
-                    "type": "object",
-                    "required": ["text"],
-                    "additionalProperties": false,
-                    "properties": { "text": { "type": "string", "minLength": 1, "maxLength": MAX_NOTE } }
-                })),
-                "responses": responses(&[("201", json_response("The note.", note))],
-                    &[400, 401, 403, 404]),
-            }),
-        ),
-        (
-            "post",
-            "/api/v1/tickets/{reference}/assignment",
-            json!({
-                "tags": ["tickets"],
-                "operationId": "changeAssignment",
-                "summary": "Take, assign, reassign or unassign a case",
-                "description": "A caseworker sends their own address to take an unassigned case \
-                    of a country they cover, within their capacity (`case.take`). A coordinator \
-                    or an admin sends any active volunteer's address and a reason to assign or \
-                    reassign (`case.assign`; over the volunteer's capacity only with \
-                    `allow_over_capacity`), or `null` and a reason to send the case back to \
-                    routing (`case.unassign`).",
-                "parameters": [reference],
-                "requestBody": json_body(json!({
-                    "type": "object",
-                    "required": ["volunteer"],
-                    "additionalProperties": false,
-                    "properties": {
-                        "volunteer": { "type": ["string", "null"],
-                            "description": "The volunteer's address; null unassigns." },
-                        "reason": { "type": "string", "maxLength": MAX_REASON,
-                            "description": "Required to assign or unassign; kept in the history." },
-                        "allow_over_capacity": { "type": "boolean", "default": false }
-                    }
-                })),
-                "responses": responses(&[("200", json_response("Who holds the case now.", json!({
-                    "type": "object",
-                    "required": ["reference", "assignee"],
-                    "properties": {
-                        "reference": { "type": "string" },
-                        "assignee": { "type": ["string", "null"] },
-                        "over_capacity": { "type": "boolean" }
-                    }
-                })))], &[400, 401, 403, 404, 409]),
-            }),
-        ),
-        (
-            "get",
-            "/api/v1/tickets/{reference}/attachments/{id}",
-            json!({
-                "tags": ["tickets"],
-                "operationId": "downloadAttachment",
-                "summary": "An attachment's bytes",
-                "description": "Always `application/octet-stream` with `Content-Disposition: \
-                    attachment` and a sanitised file name (RFC 6266), `nosniff` and a sandboxing \
-                    CSP. 404 when the attachment belongs to another case. Audited as \
-                    `case.attachment`.",
-                "parameters": [reference, path_param("id", "The attachment's id (from the case's messages).",
-                    json!({ "type": "string", "format": "uuid" }))],
-                "responses": responses(&[("200", json!({
-                    "description": "The bytes.",
-                    "headers": { "Content-Disposition": { "schema": { "type": "string" } } },
-                    "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
-                }))], &[401, 404]),
-            }),
-        ),
-    ]
 }

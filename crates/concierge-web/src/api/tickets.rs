@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::api::{JsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::case_filter::CaseFilterParams;
+use crate::limits::MAX_REPLY;
 use crate::{ApiError, AppState};
 
 /// `GET /api/v1/tickets`: only the cases the caller may see, with the
@@ -224,8 +225,10 @@ pub(crate) async fn reply(
 ) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), ApiError> {
     let (reference, id, _) = changeable(&state, &user, &reference).await?;
     let text = r.text.trim();
-    if text.is_empty() || text.len() > 100_000 {
-        return Err(ApiError::BadRequest("text must be 1–100000 bytes".into()));
+    if text.is_empty() || text.len() > MAX_REPLY {
+        return Err(ApiError::BadRequest(format!(
+            "text must be 1–{MAX_REPLY} bytes"
+        )));
     }
     let author = match r.author.as_deref().map(str::trim) {
         Some(a) if a.chars().count() > 200 => {

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use concierge_access::{Role, can_manage_people};
-use concierge_core::country::{CountryCode, Language};
+use concierge_core::country::{covered_countries, spoken_languages};
 use concierge_store::{StoreError, VolunteerChange, VolunteerView};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::api::JsonBody;
 use crate::api::tickets::audit;
 use crate::auth::ApiUser;
+use crate::limits::MAX_CAPACITY;
 use crate::{ApiError, AppState};
 
 /// 403 unless the caller may manage people (admins).
@@ -27,35 +28,26 @@ fn require_manage_people(user: &ApiUser) -> Result<(), ApiError> {
     }
 }
 
-/// Validates country codes (`*` = global pool) and returns them upper-cased.
-pub(crate) fn countries(list: &[String]) -> Result<Vec<String>, ApiError> {
-    list.iter()
-        .map(|c| {
-            let c = c.trim();
-            if c == "*" {
-                return Ok("*".to_owned());
-            }
-            c.parse::<CountryCode>()
-                .map(|c| c.to_string())
-                .map_err(|_| {
-                    ApiError::BadRequest(format!("{c:?} is not an ISO 3166 alpha-2 country code"))
-                })
-        })
-        .collect()
+/// A volunteer's countries (`*` = global pool), upper-cased: the rule of
+/// [`concierge_core::country::covered_countries`], as the CLI and the
+/// admin pages.
+fn countries(list: &[String]) -> Result<Vec<String>, ApiError> {
+    covered_countries(list).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-/// Validates ISO 639-1 language codes.
-pub(crate) fn languages(list: &[String]) -> Result<Vec<String>, ApiError> {
-    list.iter()
-        .map(|l| {
-            l.trim()
-                .parse::<Language>()
-                .map(|l| l.as_str().to_owned())
-                .map_err(|_| {
-                    ApiError::BadRequest(format!("{l:?} is not an ISO 639-1 language code"))
-                })
-        })
-        .collect()
+/// A volunteer's ISO 639-1 languages, lower-cased.
+fn languages(list: &[String]) -> Result<Vec<String>, ApiError> {
+    spoken_languages(list).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+fn capacity_ok(c: i32) -> Result<(), ApiError> {
+    if (0..=MAX_CAPACITY).contains(&c) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "capacity must be between 0 and {MAX_CAPACITY}"
+        )))
+    }
 }
 
 /// `GET /api/v1/volunteers`: admins and coordinators.
@@ -94,11 +86,7 @@ pub(crate) async fn create(
     if v.name.trim().is_empty() || v.name.len() > 200 {
         return Err(ApiError::BadRequest("name must be 1–200 characters".into()));
     }
-    if !(0..=1000).contains(&v.capacity) {
-        return Err(ApiError::BadRequest(
-            "capacity must be between 0 and 1000".into(),
-        ));
-    }
+    capacity_ok(v.capacity)?;
     let id = state
         .store
         .add_volunteer(
@@ -160,10 +148,8 @@ pub(crate) async fn update(
     JsonBody(p): JsonBody<Patch>,
 ) -> Result<Json<Value>, ApiError> {
     require_manage_people(&user)?;
-    if p.capacity.is_some_and(|c| !(0..=1000).contains(&c)) {
-        return Err(ApiError::BadRequest(
-            "capacity must be between 0 and 1000".into(),
-        ));
+    if let Some(c) = p.capacity {
+        capacity_ok(c)?;
     }
     let change = VolunteerChange {
         name: p.name,

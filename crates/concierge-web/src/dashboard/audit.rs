@@ -14,7 +14,7 @@ use concierge_core::ticket::TicketReference;
 use concierge_store::{AuditActor, AuditQuery};
 use serde::Deserialize;
 
-use super::cases::fmt_time;
+use super::format::fmt_time;
 use super::{PageError, Viewer, page};
 use crate::AppState;
 

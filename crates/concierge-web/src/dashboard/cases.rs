@@ -3,55 +3,24 @@
 //! hub entries, SLA clock) are in [`super::casework`].
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
-use concierge_access::{CaseScope, can_change_case, can_view_case};
+use concierge_access::can_change_case;
 use concierge_core::country::{CountryCode, EvidenceItem, EvidenceKind, country_name};
-use concierge_core::ticket::{TicketReference, TicketStatus};
+use concierge_core::ticket::TicketStatus;
 use concierge_outbound::{OutboundError, ReplyError};
 use concierge_store::{CaseChange, ChangeError, StoreError};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::casework::{self, CaseExtras};
+use super::form::CsrfForm;
+use super::format::{fmt_time, opt_time};
 use super::sanitize;
+use super::scope::{changeable, scope_of};
 use super::{PageError, Viewer, page, see_other};
 use crate::AppState;
-
-pub(super) fn fmt_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-pub(super) fn opt_time(t: Option<DateTime<Utc>>) -> String {
-    t.map(fmt_time).unwrap_or_default()
-}
-
-/// A case's id and policy scope, or 404 when missing *or* not visible.
-pub(super) async fn scope_of(
-    state: &AppState,
-    viewer: &Viewer,
-    reference: &str,
-) -> Result<(TicketReference, Uuid, CaseScope), PageError> {
-    let reference: TicketReference = reference.parse().map_err(|_| PageError::not_found())?;
-    let row = sqlx::query!(
-        "SELECT id, assignee_id, country FROM tickets WHERE reference = $1",
-        reference.as_str()
-    )
-    .fetch_optional(state.store.pool())
-    .await?
-    .ok_or_else(PageError::not_found)?;
-    let scope = CaseScope {
-        assignee: row.assignee_id,
-        country: row.country,
-    };
-    if !can_view_case(&viewer.principal, &scope) {
-        return Err(PageError::not_found());
-    }
-    Ok((reference, row.id, scope))
-}
+use crate::limits::MAX_REPLY;
 
 struct MessageRow {
     direction: String,
@@ -96,7 +65,7 @@ struct EvidenceRow {
 }
 
 /// A readable label for an evidence kind.
-pub(super) fn evidence_label(kind: EvidenceKind) -> &'static str {
+fn evidence_label(kind: EvidenceKind) -> &'static str {
     match kind {
         EvidenceKind::Residence => "lives in",
         EvidenceKind::Present => "is in now",
@@ -338,27 +307,9 @@ pub(crate) async fn show(
     Ok(page(StatusCode::OK, body))
 }
 
-/// A case the viewer may change, or 404 (not visible) / 403 (visible, not
-/// theirs to change).
-pub(super) async fn changeable(
-    state: &AppState,
-    viewer: &Viewer,
-    reference: &str,
-) -> Result<(TicketReference, Uuid), PageError> {
-    let (reference, id, scope) = scope_of(state, viewer, reference).await?;
-    if !can_change_case(&viewer.principal, &scope) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Only the caseworker assigned to this case (or a coordinator) can change it.",
-        ));
-    }
-    Ok((reference, id))
-}
-
 /// Body of `POST /cases/{reference}/reply`.
 #[derive(Deserialize)]
 pub(crate) struct ReplyForm {
-    csrf: Option<String>,
     #[serde(default)]
     text: String,
 }
@@ -368,19 +319,14 @@ pub(crate) async fn reply(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<ReplyForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, PageError> {
-    let form = form.ok().map(|Form(f)| f);
-    viewer.check_csrf(form.as_ref().and_then(|f| f.csrf.as_deref()))?;
-    let Some(form) = form else {
-        return Err(PageError::bad_request("The form was incomplete."));
-    };
     let (reference, id) = changeable(&state, &viewer, &reference).await?;
     let text = form.text.trim();
-    if text.is_empty() || text.len() > 100_000 {
-        return Err(PageError::bad_request(
-            "The reply must be between 1 and 100000 bytes.",
-        ));
+    if text.is_empty() || text.len() > MAX_REPLY {
+        return Err(PageError::bad_request(format!(
+            "The reply must be between 1 and {MAX_REPLY} bytes."
+        )));
     }
     let message_id = state
         .mailer
@@ -412,7 +358,6 @@ pub(crate) async fn reply(
 /// Body of `POST /cases/{reference}/status`.
 #[derive(Deserialize)]
 pub(crate) struct StatusForm {
-    csrf: Option<String>,
     #[serde(default)]
     status: String,
 }
@@ -423,13 +368,8 @@ pub(crate) async fn status(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<StatusForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<Response, PageError> {
-    let form = form.ok().map(|Form(f)| f);
-    viewer.check_csrf(form.as_ref().and_then(|f| f.csrf.as_deref()))?;
-    let Some(form) = form else {
-        return Err(PageError::bad_request("The form was incomplete."));
-    };
     let (reference, id) = changeable(&state, &viewer, &reference).await?;
     let new: TicketStatus = form
         .status

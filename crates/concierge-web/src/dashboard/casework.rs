@@ -3,12 +3,11 @@
 //! the hub entries offered under the reply composer, the SLA clock, and
 //! the small script that inserts hub entries into a reply.
 //!
-//! Every form is POST with the session's CSRF token; a case the viewer may
+//! Every form is POST with the session's CSRF token ([`CsrfForm`]); a case the viewer may
 //! not see is a 404, a visible case they may not change a 403; every change
 //! and every download is audited.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -20,15 +19,13 @@ use concierge_store::{AssignError, CaseChange, ChangeError, Resource, StoreError
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::cases::{changeable, fmt_time, scope_of};
+use super::form::{CsrfForm, TokenOnly};
+use super::format::fmt_time;
+use super::scope::{changeable, scope_of};
 use super::{PageError, Viewer, secure, see_other};
 use crate::AppState;
 use crate::download::attachment_response;
-
-/// Longest internal note, in bytes.
-pub(crate) const MAX_NOTE: usize = 20_000;
-/// Longest reason for an assignment change, in bytes.
-pub(crate) const MAX_REASON: usize = 500;
+use crate::limits::{MAX_NOTE, MAX_REASON};
 
 /// The assignee select of a coordinator.
 pub(super) struct VolunteerOption {
@@ -229,38 +226,6 @@ pub(super) async fn extras(
     })
 }
 
-/// The form, once its CSRF token is checked.
-fn checked<T: HasCsrf>(
-    viewer: &Viewer,
-    form: Result<Form<T>, FormRejection>,
-) -> Result<T, PageError> {
-    let form = form.ok().map(|Form(f)| f);
-    viewer.check_csrf(form.as_ref().and_then(HasCsrf::csrf))?;
-    form.ok_or_else(|| PageError::bad_request("The form was incomplete."))
-}
-
-trait HasCsrf {
-    fn csrf(&self) -> Option<&str>;
-}
-
-macro_rules! has_csrf {
-    ($($t:ty),*) => {$(
-        impl HasCsrf for $t {
-            fn csrf(&self) -> Option<&str> {
-                self.csrf.as_deref()
-            }
-        }
-    )*};
-}
-has_csrf!(
-    NoteForm,
-    CsrfOnly,
-    AssignForm,
-    UnassignForm,
-    PriorityForm,
-    CountryForm
-);
-
 fn back_to(reference: &str) -> Response {
     see_other(&format!("/cases/{reference}"))
 }
@@ -321,7 +286,6 @@ pub(crate) fn sentence(msg: &str) -> String {
 /// Body of `POST /cases/{reference}/notes`.
 #[derive(Deserialize)]
 pub(crate) struct NoteForm {
-    csrf: Option<String>,
     #[serde(default)]
     text: String,
 }
@@ -331,9 +295,8 @@ pub(crate) async fn add_note(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<NoteForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Result<Response, PageError> {
-    let form = checked(&viewer, form)?;
     let (reference, id) = changeable(&state, &viewer, &reference).await?;
     let text = form.text.trim();
     if text.is_empty() || text.len() > MAX_NOTE {
@@ -360,21 +323,14 @@ pub(crate) async fn add_note(
     .await
 }
 
-/// Body of the forms that carry nothing but the CSRF token.
-#[derive(Deserialize)]
-pub(crate) struct CsrfOnly {
-    csrf: Option<String>,
-}
-
 /// `POST /cases/{reference}/take`: a caseworker takes an unassigned case
 /// of a country they cover, within their capacity.
 pub(crate) async fn take(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, PageError> {
-    checked(&viewer, form)?;
     let (reference, id, scope) = scope_of(&state, &viewer, &reference).await?;
     if scope.assignee.is_some() {
         return Err(PageError::new(
@@ -416,7 +372,6 @@ pub(crate) async fn take(
 /// Body of `POST /cases/{reference}/assign`.
 #[derive(Deserialize)]
 pub(crate) struct AssignForm {
-    csrf: Option<String>,
     #[serde(default)]
     volunteer: String,
     #[serde(default)]
@@ -454,9 +409,8 @@ pub(crate) async fn assign(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<AssignForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<AssignForm>,
 ) -> Result<Response, PageError> {
-    let form = checked(&viewer, form)?;
     let (reference, id, _) = scope_of(&state, &viewer, &reference).await?;
     staff_only(&viewer)?;
     let volunteer = form.volunteer.trim();
@@ -500,7 +454,6 @@ pub(crate) async fn assign(
 /// Body of `POST /cases/{reference}/unassign`.
 #[derive(Deserialize)]
 pub(crate) struct UnassignForm {
-    csrf: Option<String>,
     #[serde(default)]
     reason: String,
 }
@@ -510,9 +463,8 @@ pub(crate) async fn unassign(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<UnassignForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<UnassignForm>,
 ) -> Result<Response, PageError> {
-    let form = checked(&viewer, form)?;
     let (reference, id, _) = scope_of(&state, &viewer, &reference).await?;
     staff_only(&viewer)?;
     let reason = reason_of(&form.reason).map_err(PageError::bad_request)?;
@@ -536,7 +488,6 @@ pub(crate) async fn unassign(
 /// Body of `POST /cases/{reference}/priority`.
 #[derive(Deserialize)]
 pub(crate) struct PriorityForm {
-    csrf: Option<String>,
     #[serde(default)]
     priority: String,
 }
@@ -574,9 +525,8 @@ pub(crate) async fn priority(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<PriorityForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<PriorityForm>,
 ) -> Result<Response, PageError> {
-    let form = checked(&viewer, form)?;
     let (reference, id) = changeable(&state, &viewer, &reference).await?;
     let p: Priority = form
         .priority
@@ -602,7 +552,6 @@ pub(crate) async fn priority(
 /// Body of `POST /cases/{reference}/country`.
 #[derive(Deserialize)]
 pub(crate) struct CountryForm {
-    csrf: Option<String>,
     #[serde(default)]
     country: String,
 }
@@ -614,9 +563,8 @@ pub(crate) async fn country(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(reference): Path<String>,
-    form: Result<Form<CountryForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<CountryForm>,
 ) -> Result<Response, PageError> {
-    let form = checked(&viewer, form)?;
     let (reference, id) = changeable(&state, &viewer, &reference).await?;
     if !can_reassign(&viewer.principal) {
         return Err(PageError::new(

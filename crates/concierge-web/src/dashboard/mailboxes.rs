@@ -12,7 +12,7 @@ use chrono::Utc;
 use concierge_access::can_view_mailboxes;
 use concierge_store::MailboxRow;
 
-use super::cases::{fmt_time, opt_time};
+use super::format::{fmt_time, opt_time};
 use super::{PageError, Viewer, page};
 use crate::AppState;
 

@@ -11,15 +11,19 @@
 //!   ([`casework`]): the rest of the case page.
 //! - `/account/setup`, `/password/forgot` ([`account`]): choosing a
 //!   password from a single-use invitation or reset link.
-//! - `/admin/…` ([`admin`]): people, volunteers, the resource hub and API
-//!   tokens, for admins only.
+//! - `/admin/…` ([`admin`], one file per page: `people`, `volunteers`,
+//!   `hub`, `tokens`): for admins only.
 //! - `GET /overview` ([`overview`], SVG from [`charts`]): open cases, first
 //!   responses, breaches and volunteers' load, within the viewer's scope;
 //!   `GET /admin/audit` ([`audit`]): the audit log, for admins only;
 //!   `GET /admin/mailboxes` ([`mailboxes`]): the IMAP mailboxes' state.
 //!
 //! Every page carries the headers of [`page`]; no state changes over GET;
-//! inbound HTML is sanitised ([`sanitize`]) before it is shown.
+//! every signed-in form is read by [`form::CsrfForm`] (the session's CSRF
+//! token first: 403 when missing or wrong); every case page and form finds
+//! its case through [`scope`] (404 when missing *or* not visible); times
+//! are shown by [`format`]; inbound HTML is sanitised ([`sanitize`]) before
+//! it is shown.
 
 mod account;
 mod admin;
@@ -27,10 +31,13 @@ mod audit;
 mod cases;
 mod casework;
 mod charts;
+mod form;
+mod format;
 mod mailboxes;
 mod overview;
 mod queue;
 mod sanitize;
+mod scope;
 mod session;
 
 use askama::Template;
@@ -40,7 +47,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use concierge_store::StoreError;
 
-pub(crate) use self::casework::{MAX_NOTE, MAX_REASON};
 pub(crate) use self::session::Viewer;
 use crate::{ApiError, AppState};
 
@@ -65,7 +71,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(casework::attachment),
         )
         .route("/static/dashboard.js", get(casework::script))
-        // Account links (account.rs) and the admin pages (admin.rs).
+        // Account links (account.rs).
         .route(
             "/account/setup",
             get(account::setup_form_page).post(account::setup),
@@ -74,37 +80,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/password/forgot",
             get(account::forgot_form).post(account::forgot),
         )
-        .route("/admin", get(admin::index))
-        .route("/admin/people", get(admin::people))
-        .route("/admin/people/invite", post(admin::invite))
-        .route("/admin/people/{id}/role", post(admin::set_role))
-        .route("/admin/people/{id}/disable", post(admin::disable))
-        .route("/admin/people/{id}/enable", post(admin::enable))
-        .route("/admin/people/{id}/link", post(admin::send_link))
-        .route("/admin/volunteers", get(admin::volunteers))
-        .route("/admin/volunteers/{id}", post(admin::update_volunteer))
-        .route("/admin/volunteers/{id}/pause", post(admin::pause_volunteer))
-        .route(
-            "/admin/volunteers/{id}/resume",
-            post(admin::resume_volunteer),
-        )
-        .route("/admin/hub", get(admin::hub))
-        .route(
-            "/admin/hub/new",
-            get(admin::hub_new_form).post(admin::hub_create),
-        )
-        .route(
-            "/admin/hub/entry/{id}",
-            get(admin::hub_edit_form).post(admin::hub_update),
-        )
-        .route("/admin/hub/entry/{id}/disable", post(admin::hub_disable))
-        .route("/admin/hub/entry/{id}/enable", post(admin::hub_enable))
-        .route("/admin/hub/entry/{id}/release", post(admin::hub_release))
-        .route(
-            "/admin/tokens",
-            get(admin::tokens).post(admin::create_token),
-        )
-        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        // The admin pages (admin/).
+        .merge(admin::routes())
         // The overview and the audit log (overview.rs, audit.rs).
         .route("/overview", get(overview::show))
         .route("/admin/audit", get(audit::show))
@@ -214,12 +191,6 @@ impl From<StoreError> for PageError {
             ),
             _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong."),
         }
-    }
-}
-
-impl From<sqlx::Error> for PageError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError::from(e).into()
     }
 }
 

@@ -18,8 +18,8 @@ use concierge_access::{Role, can_view_audit};
 use concierge_core::ticket::TicketStatus;
 use concierge_store::{ListScope, Overview, last_weeks};
 
-use super::cases::{fmt_time, opt_time};
 use super::charts::{self, Line, LoadRow, PALETTE, Series, StackedRow};
+use super::format::{fmt_time, opt_time};
 use super::{PageError, Viewer, page};
 use crate::AppState;
 

@@ -11,7 +11,7 @@ use chrono::Utc;
 use concierge_core::ticket::{Priority, TicketStatus};
 use concierge_store::{CaseSort, ListScope};
 
-use super::cases::fmt_time;
+use super::format::fmt_time;
 use super::{PageError, Viewer, page};
 use crate::AppState;
 use crate::case_filter::CaseFilterParams;

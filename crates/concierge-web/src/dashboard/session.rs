@@ -4,7 +4,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,6 +12,7 @@ use concierge_access::{Principal, login_key, verify_password};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::form::{CsrfForm, TokenOnly};
 use super::{PageError, page, see_other};
 use crate::AppState;
 
@@ -116,6 +116,10 @@ impl FromRequestParts<AppState> for Viewer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Looked up once per request ([`super::form::CsrfForm`] asks too).
+        if let Some(v) = parts.extensions.get::<Viewer>() {
+            return Ok(v.clone());
+        }
         let Some(token) = token_from(&parts.headers, cookie_name(state.cookie_secure)) else {
             return Err(see_other("/login"));
         };
@@ -127,13 +131,15 @@ impl FromRequestParts<AppState> for Viewer {
         let Some(s) = session else {
             return Err(see_other("/login"));
         };
-        Ok(Self {
+        let viewer = Self {
             principal: s.principal,
             email: s.email,
             name: s.name,
             csrf: s.csrf_token,
             token,
-        })
+        };
+        parts.extensions.insert(viewer.clone());
+        Ok(viewer)
     }
 }
 
@@ -280,20 +286,12 @@ pub(crate) async fn login(
     Ok(res)
 }
 
-/// Body of the CSRF-only forms.
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// `POST /logout`: ends the session and clears the cookie.
 pub(crate) async fn logout(
     viewer: Viewer,
     State(state): State<AppState>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<Response, PageError> {
-    let given = form.as_ref().ok().and_then(|Form(f)| f.csrf.as_deref());
-    viewer.check_csrf(given)?;
     state.store.delete_session(&viewer.token).await?;
     state
         .store

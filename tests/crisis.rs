@@ -339,3 +339,85 @@ async fn nobody_on_call_means_every_coordinator_and_breaches_are_mailed(pool: Pg
     assert_eq!(concierge_jobs::sweep_once(&app.store).await.unwrap().0, 0);
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn the_dashboard_pins_an_urgent_case_until_someone_acknowledges_it(pool: PgPool) {
+    use common::dashboard::{get_body, post_body, session};
+    let sink = Sink::start().await;
+    let app = app_with(&pool, &sink).await;
+    common::dashboard::user(&app, "chris@charity.example", Role::Coordinator, None).await;
+    // A caseworker of another country sees neither the case nor its pin.
+    common::dashboard::caseworker(&app, "kim@charity.example", &["KR"], 5).await;
+    let raw = mail(
+        "João Silva <joao.silva@uol.com.br>",
+        "Preciso falar",
+        BODY,
+        "Message-ID: <crisis-dash@uol.com.br>\r\n",
+    );
+    let r = smtp_send(app.smtp, WRITER, &[TO], &raw).await;
+    let reference = r.trim().rsplit(' ').next().unwrap().to_owned();
+    let calm = common::dashboard::case(&app, "pat@example.net", "therapist").await;
+
+    let (c, csrf) = session(&app, "chris@charity.example").await;
+    // Pinned above the queue on every filter, also one that excludes it.
+    for path in ["/", "/?status=resolved", "/?sort=oldest"] {
+        let (status, page) = get_body(&app, &c, path).await;
+        assert_eq!(status, 200);
+        let banner = page
+            .split(r#"class="urgent-banner""#)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no banner on {path}"));
+        let banner = banner.split("</section>").next().unwrap();
+        assert!(banner.contains(&reference), "{banner}");
+        assert!(!banner.contains(&calm), "{banner}");
+    }
+    let (kc, _) = session(&app, "kim@charity.example").await;
+    let (_, page) = get_body(&app, &kc, "/").await;
+    assert!(
+        !page.contains(&reference),
+        "another country's caseworker sees no pin"
+    );
+
+    // The case page shows the banner, the rule that fired and the phrase.
+    let (status, page) = get_body(&app, &c, &format!("/cases/{reference}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Imminent risk: nobody has acknowledged it yet"));
+    assert!(page.contains("<code>pt."), "the rule id is shown");
+    assert!(page.contains("matar"), "the matched phrase is shown");
+
+    // Changing the risk needs a reason.
+    let (status, _) = post_body(
+        &app,
+        &c,
+        &format!("/cases/{reference}/risk"),
+        &[("csrf", &csrf), ("level", "concern"), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    // Acknowledging without the CSRF token is refused.
+    let (status, _) = post_body(
+        &app,
+        &c,
+        &format!("/cases/{reference}/risk/acknowledge"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = post_body(
+        &app,
+        &c,
+        &format!("/cases/{reference}/risk/acknowledge"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert!(status == 303 || status == 200, "{status}");
+    let (_, page) = get_body(&app, &c, "/").await;
+    assert!(
+        !page.contains(r#"class="urgent-banner""#),
+        "unpinned once acknowledged"
+    );
+    let (_, page) = get_body(&app, &c, &format!("/cases/{reference}")).await;
+    assert!(!page.contains("nobody has acknowledged it yet"));
+    assert!(page.contains("imminent"), "the assessment stays visible");
+    app.stop().await;
+}

@@ -169,6 +169,11 @@ impl Inbound {
         &self.store
     }
 
+    /// The crisis lane's clocks.
+    pub fn risk_lane(&self) -> RiskLane {
+        self.config.risk_lane
+    }
+
     /// The largest message accepted.
     pub fn max_message_bytes(&self) -> usize {
         self.config.max_message_bytes

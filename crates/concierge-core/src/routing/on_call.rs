@@ -31,10 +31,10 @@ impl FromStr for OnCallRegion {
         if t == "*" {
             return Ok(Self::Everywhere);
         }
-        if t.len() == 2 {
-            if let Ok(c) = t.to_ascii_uppercase().parse::<CountryCode>() {
-                return Ok(Self::Country(c));
-            }
+        if t.len() == 2
+            && let Ok(c) = t.to_ascii_uppercase().parse::<CountryCode>()
+        {
+            return Ok(Self::Country(c));
         }
         subregion_named(t)
             .map(Self::Subregion)

@@ -172,6 +172,8 @@ struct CasePage<'a> {
     messages: Vec<MessageRow>,
     /// Notes, assignment, priority, SLA and hub parts ([`casework`]).
     x: CaseExtras,
+    /// The risk panel ([`super::risk`]).
+    risk: super::risk::RiskPanel,
 }
 
 /// `GET /cases/{reference}`: the case and its thread. Audited.
@@ -194,6 +196,7 @@ pub(crate) async fn show(
             &serde_json::json!({ "reference": reference.as_str() }),
         )
         .await?;
+    let risk = super::risk::RiskPanel::of(&d);
     let t = d.ticket;
     let x = casework::extras(&state, &viewer, &scope, &t).await?;
     let current: Option<TicketStatus> = t.status.parse().ok();
@@ -239,6 +242,7 @@ pub(crate) async fn show(
         })
         .collect();
     let body = CasePage {
+        risk,
         who: viewer.display(),
         csrf: &viewer.csrf,
         can_change: can_change_case(&viewer.principal, &scope),

@@ -36,6 +36,7 @@ mod format;
 mod mailboxes;
 mod overview;
 mod queue;
+mod risk;
 mod sanitize;
 mod scope;
 mod session;
@@ -59,6 +60,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cases/{reference}", get(cases::show))
         .route("/cases/{reference}/reply", post(cases::reply))
         .route("/cases/{reference}/status", post(cases::status))
+        .route("/cases/{reference}/risk", post(risk::set))
+        .route(
+            "/cases/{reference}/risk/acknowledge",
+            post(risk::acknowledge),
+        )
         // The rest of the case page (casework.rs).
         .route("/cases/{reference}/notes", post(casework::add_note))
         .route("/cases/{reference}/take", post(casework::take))

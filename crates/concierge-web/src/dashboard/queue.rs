@@ -34,6 +34,13 @@ struct QueueRow {
     unread: bool,
 }
 
+/// An imminent-risk case nobody has acknowledged: pinned above the queue.
+struct PinnedRow {
+    reference: String,
+    country: String,
+    since: String,
+}
+
 /// An `<option>`.
 struct Choice {
     value: &'static str,
@@ -63,6 +70,8 @@ struct QueuePage<'a> {
     /// Shows the Admin link in the header (admins only).
     admin: bool,
     rows: Vec<QueueRow>,
+    /// Imminent-risk cases waiting for a person, in this viewer's scope.
+    pinned: Vec<PinnedRow>,
     statuses: Vec<Choice>,
     priorities: Vec<Choice>,
     sorts: Vec<Choice>,
@@ -92,6 +101,28 @@ pub(crate) async fn queue(
     let p = &viewer.principal;
     let mut status = StatusCode::OK;
     let mut error = String::new();
+    // Pinned on every page and whatever the filter, until acknowledged.
+    let pinned = state
+        .store
+        .list_cases(
+            &ListScope::of(p),
+            None,
+            &concierge_store::CaseQuery {
+                pinned: true,
+                sort: CaseSort::Created,
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|i| PinnedRow {
+            reference: i.ticket.reference,
+            country: i.ticket.country.unwrap_or_else(|| "unknown".into()),
+            since: fmt_time(i.ticket.updated_at),
+        })
+        .collect();
     let (rows, next) = match params.to_query(p.volunteer_id, PER_PAGE) {
         Ok(query) => {
             let list = state
@@ -146,6 +177,7 @@ pub(crate) async fn queue(
         has_volunteer: p.volunteer_id.is_some(),
         admin: concierge_access::can_manage_people(p),
         rows,
+        pinned,
         statuses: choices(
             std::iter::once(("open", "open (not resolved or closed)")).chain(
                 TicketStatus::ALL

@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Longest file name offered, in bytes (the extension is kept).
 const MAX_NAME: usize = 150;
@@ -109,17 +110,25 @@ fn ascii_fallback(safe: &str) -> String {
     }
 }
 
-/// RFC 8187 / 5987 `value-chars`: everything but `attr-char` percent-encoded.
+/// What RFC 8187 `value-chars` percent-encode: every byte but an
+/// `attr-char` (ALPHA / DIGIT / `!#$&+-.^_`|~`).
+const NOT_ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// RFC 8187 / 5987 `value-chars` of a UTF-8 string.
 fn ext_value(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, NOT_ATTR_CHAR).to_string()
 }
 
 /// `Content-Disposition: attachment` for a sender's file name (RFC 6266):
@@ -225,6 +234,21 @@ mod tests {
         assert!(s.ends_with(".pdf"));
         let s = safe_download_name(&"x".repeat(1000));
         assert_eq!(s.len(), MAX_NAME);
+    }
+
+    #[test]
+    fn ext_values_keep_only_attr_chars() {
+        for b in 0x20u8..0x7f {
+            let c = char::from(b);
+            let keep = b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b);
+            let want = if keep {
+                c.to_string()
+            } else {
+                format!("%{b:02X}")
+            };
+            assert_eq!(ext_value(&c.to_string()), want, "{c:?}");
+        }
+        assert_eq!(ext_value("ä€"), "%C3%A4%E2%82%AC");
     }
 
     #[test]

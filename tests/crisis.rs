@@ -421,3 +421,93 @@ async fn the_dashboard_pins_an_urgent_case_until_someone_acknowledges_it(pool: P
     assert!(page.contains("imminent"), "the assessment stays visible");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn admins_manage_the_rota_in_the_dashboard(pool: PgPool) {
+    use common::dashboard::{get_body, post_body, session};
+    let app = TestApp::spawn(&pool).await;
+    common::dashboard::user(&app, "root@charity.example", Role::Admin, None).await;
+    common::dashboard::user(&app, "ana@charity.example", Role::Coordinator, None).await;
+    let (c, csrf) = session(&app, "root@charity.example").await;
+    let (status, page) = get_body(&app, &c, "/admin/oncall").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Nobody is on call."));
+    let now = chrono::Utc::now();
+    let from = (now - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let until = (now + chrono::Duration::hours(8))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    // A region that is not one is refused with a message; nothing is added.
+    let (status, page) = post_body(
+        &app,
+        &c,
+        "/admin/oncall",
+        &[
+            ("csrf", &csrf),
+            ("user", "ana@charity.example"),
+            ("region", "Atlantis"),
+            ("from", &from),
+            ("until", &until),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("unknown on-call region"), "{page}");
+    let (status, _) = post_body(
+        &app,
+        &c,
+        "/admin/oncall",
+        &[
+            ("csrf", &csrf),
+            ("user", "ana@charity.example"),
+            ("region", "south america"),
+            ("from", &from),
+            ("until", &until),
+        ],
+    )
+    .await;
+    assert!(status == 303 || status == 200, "{status}");
+    let shifts = app.store.on_call_now().await.unwrap();
+    assert_eq!(shifts.len(), 1);
+    assert_eq!(shifts[0].email, "ana@charity.example");
+    assert_eq!(shifts[0].region, "South America");
+    let (_, page) = get_body(&app, &c, "/admin/oncall").await;
+    assert!(
+        page.contains("ana@charity.example (coordinator) <strong>(on call now)</strong>"),
+        "{page}"
+    );
+    // A coordinator cannot reach the page.
+    let (cc, ccsrf) = session(&app, "ana@charity.example").await;
+    assert_eq!(get_body(&app, &cc, "/admin/oncall").await.0, 404);
+    let id = shifts[0].id.to_string();
+    assert_eq!(
+        post_body(
+            &app,
+            &cc,
+            &format!("/admin/oncall/{id}/remove"),
+            &[("csrf", &ccsrf)]
+        )
+        .await
+        .0,
+        404
+    );
+    let (status, _) = post_body(
+        &app,
+        &c,
+        &format!("/admin/oncall/{id}/remove"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert!(status == 303 || status == 200, "{status}");
+    assert!(app.store.on_call_now().await.unwrap().is_empty());
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action IN ('on_call.add', 'on_call.remove')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    app.stop().await;
+}

@@ -1,5 +1,6 @@
 //! The admin pages (`/admin/…`): people and roles ([`people`]), volunteers
-//! ([`volunteers`]), the resource hub ([`hub`]) and API tokens ([`tokens`]);
+//! ([`volunteers`]), the resource hub ([`hub`]), API tokens ([`tokens`]) and
+//! the crisis lane's on-call rota ([`oncall`]);
 //! this module holds their routes and what they share.
 //!
 //! Only admins reach them (`concierge_access::can_manage_people`,
@@ -17,6 +18,7 @@
 //! file; the page marks such entries.
 
 mod hub;
+mod oncall;
 mod people;
 mod tokens;
 mod volunteers;
@@ -72,6 +74,8 @@ pub(super) fn routes() -> Router<AppState> {
             get(tokens::tokens).post(tokens::create_token),
         )
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke_token))
+        .route("/admin/oncall", get(oncall::oncall).post(oncall::add_shift))
+        .route("/admin/oncall/{id}/remove", post(oncall::remove_shift))
 }
 
 /// What a non-admin gets, for every admin page and form.
@@ -197,6 +201,8 @@ fn notice_text(code: Option<&str>) -> &'static str {
             "The entry is returned to the file: the next import sets it as the file says."
         }
         "revoked" => "The token is revoked.",
+        "shift" => "The shift is added.",
+        "unshift" => "The shift is removed.",
         _ => "",
     }
 }

@@ -102,6 +102,14 @@ struct RunArgs {
     /// `--server-env CONCIERGE__WORKER__CONCURRENCY=16` (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     server_env: Vec<String>,
+    /// Also send this many imminent-risk messages (Portuguese, from
+    /// Brazil), spread evenly through the background load, with one
+    /// coordinator on call everywhere: reports receipt→urgent
+    /// acknowledgement at the relay, receipt→on-call notice at the relay,
+    /// and receipt→both (the crisis lane's target: p99 < 2 s at 16
+    /// connections).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    imminent: usize,
 }
 
 /// A country the senders come from: one volunteer covers it.
@@ -362,6 +370,8 @@ struct Msg {
     text: String,
     country: usize,
     reply: bool,
+    /// An imminent-risk message (`--imminent`).
+    imminent: bool,
     raw: Vec<u8>,
 }
 
@@ -431,6 +441,7 @@ fn new_message(run: &str, i: usize, rng: &mut StdRng) -> Msg {
         text,
         country: ci,
         reply: false,
+        imminent: false,
         raw,
     }
 }
@@ -467,11 +478,60 @@ fn reply_message(run: &str, i: usize, parent: &Msg, rng: &mut StdRng) -> Msg {
         text,
         country: parent.country,
         reply: true,
+        imminent: false,
         raw,
     }
 }
 
 /// RFC 2047 encoded word for non-ASCII header text.
+/// Imminent-risk texts in Portuguese (the crisis lane's Brazil case): each
+/// is assessed `imminent` by the shipped rules (`config/risk/pt.toml`).
+const IMMINENT_PT: &[&str] = &[
+    "Oi. Sou baterista, moro em São Paulo. Não aguento mais. Hoje depois do show eu vou me matar. Só queria que alguém soubesse.",
+    "Tomei um monte de remédio faz uma hora. Moro no Rio, toco numa banda. Desculpa escrever isso aqui.",
+    "Eu vou me matar hoje à noite. Já decidi. Moro em Belo Horizonte e ninguém da banda sabe.",
+];
+
+/// Inserts `n` imminent-risk messages from Brazil evenly among `msgs`.
+fn add_imminent(run: &str, msgs: &mut Vec<Msg>, n: usize, seed: u64) {
+    let ci = COUNTRIES
+        .iter()
+        .position(|c| c.code == "BR")
+        .unwrap_or_default();
+    let c = &COUNTRIES[ci];
+    let step = (msgs.len() / n.max(1)).max(1);
+    for k in 0..n {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0xC815_u64.wrapping_mul(k as u64 + 1));
+        let name = c.names[k % c.names.len()];
+        let from = format!("urgent.{k}@{}", c.domain);
+        let text = format!(
+            "{}\r\n\r\n{name}\r\n{}\r\n",
+            IMMINENT_PT[k % IMMINENT_PT.len()],
+            c.phone
+        );
+        let message_id = format!("load-{run}-urgent-{k}@{}", c.domain);
+        let subject = "Preciso falar";
+        let raw = compose(
+            &mut rng, c, name, &from, subject, &message_id, None, &text, false,
+        );
+        let at = ((k * step) + step / 2 + k).min(msgs.len());
+        msgs.insert(
+            at,
+            Msg {
+                from,
+                from_name: name.to_owned(),
+                message_id,
+                subject: subject.to_owned(),
+                text,
+                country: ci,
+                reply: false,
+                imminent: true,
+                raw,
+            },
+        );
+    }
+}
+
 fn encode_word(s: &str) -> String {
     if s.is_ascii() {
         s.to_owned()
@@ -697,10 +757,22 @@ impl Smtp {
 // ---------------------------------------------------------------------------
 // Relay sink
 
-/// Acknowledgements received: (arrival, In-Reply-To without brackets).
-/// Mail received by the relay sink: (arrival, In-Reply-To without
-/// brackets, whether it went to a volunteer).
-type Arrivals = Arc<Mutex<Vec<(Instant, Option<String>, bool)>>>;
+/// Mail received by the relay sink.
+struct Arrival {
+    at: Instant,
+    /// In-Reply-To without brackets.
+    in_reply_to: Option<String>,
+    /// Whether it went to a volunteer.
+    volunteer: bool,
+    /// Whether it went to the person on call (`--imminent`).
+    on_call: bool,
+    subject: Option<String>,
+}
+
+type Arrivals = Arc<Mutex<Vec<Arrival>>>;
+
+/// The address of the coordinator on call during `--imminent` runs.
+const ON_CALL: &str = "on-call@coordinators.example.org";
 
 struct Recorder(Arrivals);
 
@@ -711,15 +783,26 @@ impl concierge_smtp::MessageSink for Recorder {
 
     async fn deliver(&self, envelope: concierge_smtp::Envelope) -> concierge_smtp::Delivery {
         let at = Instant::now();
-        let irt = mail_parser::MessageParser::default()
-            .parse_headers(&envelope.data)
+        let headers = mail_parser::MessageParser::default().parse_headers(&envelope.data);
+        let in_reply_to = headers
+            .as_ref()
             .and_then(|m| m.in_reply_to().as_text().map(|s| strip(s).to_owned()));
+        let subject = headers
+            .as_ref()
+            .and_then(|m| m.subject().map(str::to_owned));
         if let Ok(mut v) = self.0.lock() {
             let volunteer = envelope
                 .rcpt_to
                 .iter()
                 .any(|r| r.ends_with("@volunteers.example.org"));
-            v.push((at, irt, volunteer));
+            let on_call = envelope.rcpt_to.iter().any(|r| r == ON_CALL);
+            v.push(Arrival {
+                at,
+                in_reply_to,
+                volunteer,
+                on_call,
+                subject,
+            });
         }
         concierge_smtp::Delivery::Accepted { id: "sink".into() }
     }
@@ -897,6 +980,8 @@ impl Cpu {
 struct Sent {
     index: usize,
     code: u16,
+    /// The case reference at the end of the `250` reply.
+    reference: Option<String>,
     latency_ms: f64,
     at: Instant,
 }
@@ -934,9 +1019,36 @@ async fn load(
     if args.seed_tickets > 0 {
         seed_tickets(&pool, args.seed_tickets).await?;
     }
+    if args.imminent > 0 {
+        store
+            .create_user(
+                ON_CALL,
+                "On-call coordinator",
+                concierge_access::Role::Coordinator,
+                None,
+                None,
+            )
+            .await
+            .context("adding the on-call coordinator")?;
+        let now = chrono::Utc::now();
+        store
+            .add_on_call(
+                ON_CALL,
+                "*",
+                now - chrono::Duration::hours(1),
+                now + chrono::Duration::days(1),
+                None,
+            )
+            .await
+            .context("adding the on-call shift")?
+            .context("the on-call coordinator was not found")?;
+        eprintln!("{ON_CALL} on call everywhere");
+    }
 
     let started = Instant::now();
-    let msgs = Arc::new(generate(tag, args.messages, args.connections, args.seed));
+    let mut msgs = generate(tag, args.messages, args.connections, args.seed);
+    add_imminent(tag, &mut msgs, args.imminent, args.seed);
+    let msgs = Arc::new(msgs);
     let bytes: usize = msgs.iter().map(|m| m.raw.len()).sum();
     let replies = msgs.iter().filter(|m| m.reply).count();
     eprintln!(
@@ -1021,18 +1133,23 @@ async fn load(
                     Ok::<_, anyhow::Error>((t0, r))
                 }
                 .await;
-                let (code, t_start) = match result {
-                    Ok((t, r)) => (r.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0), t),
+                let (code, reference, t_start) = match result {
+                    Ok((t, r)) => (
+                        r.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0),
+                        r.trim().rsplit(' ').next().map(str::to_owned),
+                        t,
+                    ),
                     Err(e) => {
                         eprintln!("\nmessage {i}: {e:#}");
                         conn = None;
-                        (0, t0)
+                        (0, None, t0)
                     }
                 };
                 let at = Instant::now();
                 out.push(Sent {
                     index: i,
                     code,
+                    reference,
                     latency_ms: (at - t_start).as_secs_f64() * 1000.0,
                     at,
                 });
@@ -1106,6 +1223,7 @@ async fn load(
         .iter()
         .map(|s| (msgs[s.index].message_id.as_str(), s.at))
         .collect();
+    let urgent_accepted = ok.iter().filter(|s| msgs[s.index].imminent).count();
     let deadline = Instant::now() + Duration::from_secs(args.wait_secs);
     let (mut assigned, mut acked);
     loop {
@@ -1117,11 +1235,21 @@ async fn load(
         acked = {
             let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
             a.iter()
-                .filter(|(_, irt, _)| irt.as_deref().is_some_and(|id| receipt.contains_key(id)))
+                .filter(|a| {
+                    a.in_reply_to
+                        .as_deref()
+                        .is_some_and(|id| receipt.contains_key(id))
+                })
                 .count() as i64
         };
+        let notices = {
+            let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
+            a.iter().filter(|a| a.on_call).count()
+        };
         eprint!("\rassigned {assigned}/{tickets}, acknowledged {acked}/{tickets}   ");
-        if (assigned >= tickets && acked >= tickets) || Instant::now() > deadline {
+        if (assigned >= tickets && acked >= tickets && notices >= urgent_accepted)
+            || Instant::now() > deadline
+        {
             eprintln!();
             break;
         }
@@ -1140,9 +1268,9 @@ async fn load(
     let mut ack_ms: Vec<f64> = {
         let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
         a.iter()
-            .filter_map(|(at, irt, _)| {
-                let t = receipt.get(irt.as_deref()?)?;
-                Some(at.saturating_duration_since(*t).as_secs_f64() * 1000.0)
+            .filter_map(|a| {
+                let t = receipt.get(a.in_reply_to.as_deref()?)?;
+                Some(a.at.saturating_duration_since(*t).as_secs_f64() * 1000.0)
             })
             .collect()
     };
@@ -1151,8 +1279,9 @@ async fn load(
     smtp_ms.sort_by(f64::total_cmp);
     let (sink_total, sink_volunteer) = {
         let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
-        (a.len(), a.iter().filter(|(_, _, v)| *v).count())
+        (a.len(), a.iter().filter(|a| a.volunteer).count())
     };
+    let lane = urgent_lane(&arrivals, &msgs, &ok)?;
     let cpu_drain = Cpu::sample(pid);
 
     // The server's done: stop it before measuring the ceiling.
@@ -1262,6 +1391,9 @@ async fn load(
         );
         println!("  CPU during the ceiling      {ceiling_cpu}");
     }
+    if args.imminent > 0 {
+        lane.print(args.imminent, args.wait_secs);
+    }
     let ok_once = missing.is_empty() && duplicated.is_empty();
     println!(
         "  stored exactly once         {} ({} answered 250, {} distinct stored, {stored_total} inbound rows, {} missing, {} duplicated)",
@@ -1278,6 +1410,79 @@ async fn load(
         println!("    duplicated <{id}> ×{n}");
     }
     Ok(ok_once)
+}
+
+/// The crisis lane's figures of an `--imminent` run, in milliseconds from
+/// the `250` (sorted).
+struct Lane {
+    /// Receipt → the urgent acknowledgement at the relay.
+    ack: Vec<f64>,
+    /// Receipt → the on-call notice ("Urgent case C-…") at the relay.
+    notice: Vec<f64>,
+    /// Receipt → both.
+    both: Vec<f64>,
+    /// Imminent messages answered 250.
+    accepted: usize,
+}
+
+impl Lane {
+    fn print(&self, sent: usize, wait_secs: u64) {
+        let n = self.accepted;
+        let row = |label: &str, v: &[f64]| {
+            println!(
+                "  {label:<28}p50 {}  p99 {}  max {}  ({} of {n})",
+                late(v, n, 50.0, wait_secs),
+                late(v, n, 99.0, wait_secs),
+                late(v, n, 100.0, wait_secs),
+                v.len()
+            );
+        };
+        println!("  imminent messages           {sent} sent, {n} answered 250");
+        row("receipt→urgent ack", &self.ack);
+        row("receipt→on-call notice", &self.notice);
+        row("receipt→both", &self.both);
+    }
+}
+
+/// Matches each accepted imminent message to its acknowledgement (by
+/// In-Reply-To) and its on-call notice (by the reference in the subject).
+fn urgent_lane(arrivals: &Arrivals, msgs: &[Msg], ok: &[&Sent]) -> Result<Lane> {
+    let a = arrivals.lock().map_err(|_| anyhow!("sink lock"))?;
+    let mut lane = Lane {
+        ack: Vec::new(),
+        notice: Vec::new(),
+        both: Vec::new(),
+        accepted: 0,
+    };
+    let ms = |at: Instant, from: Instant| at.saturating_duration_since(from).as_secs_f64() * 1000.0;
+    for s in ok.iter().filter(|s| msgs[s.index].imminent) {
+        lane.accepted += 1;
+        let id = msgs[s.index].message_id.as_str();
+        let ack = a
+            .iter()
+            .filter(|r| !r.on_call && r.in_reply_to.as_deref() == Some(id))
+            .map(|r| r.at)
+            .min();
+        let subject = s.reference.as_deref().map(|r| format!("Urgent case {r}"));
+        let notice = a
+            .iter()
+            .filter(|r| r.on_call && r.subject.is_some() && r.subject == subject)
+            .map(|r| r.at)
+            .min();
+        if let Some(t) = ack {
+            lane.ack.push(ms(t, s.at));
+        }
+        if let Some(t) = notice {
+            lane.notice.push(ms(t, s.at));
+        }
+        if let (Some(x), Some(y)) = (ack, notice) {
+            lane.both.push(ms(x.max(y), s.at));
+        }
+    }
+    for v in [&mut lane.ack, &mut lane.notice, &mut lane.both] {
+        v.sort_by(f64::total_cmp);
+    }
+    Ok(lane)
 }
 
 /// The raw commit rate of the same rows: one transaction per message with

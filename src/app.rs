@@ -254,7 +254,10 @@ impl App {
         );
         let mut rx_jobs = tx.subscribe();
         let run_workers = self.settings.worker.run_in_serve;
-        let worker_config = self.settings.worker.config(&self.settings.risk);
+        let worker_config = self
+            .settings
+            .worker
+            .config(&self.settings.risk, &self.settings.privacy);
         let deps = mail_deps(&self.settings, &self.mailer)?;
         let jobs = async move {
             if run_workers {

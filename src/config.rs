@@ -43,6 +43,38 @@ pub struct Settings {
     pub imap: Imap,
     /// `[risk]`
     pub risk: Risk,
+    /// `[privacy]`
+    pub privacy: Privacy,
+}
+
+/// `[privacy]`: how long what is kept, and how the retention job runs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Privacy {
+    /// Resolved/closed cases are erased this many months after closing (0: kept).
+    pub closed_cases_months: u32,
+    /// Raw MIME is dropped this many months after receipt (0: kept).
+    pub raw_mime_months: u32,
+    /// Sessions are deleted this many days after they expired.
+    pub sessions_days: u32,
+    /// Login attempts are deleted after this many days.
+    pub login_attempts_days: u32,
+    /// The worker applies the policy this often (minutes; 0: never, run
+    /// `concierge privacy retention` from cron instead).
+    pub retention_every_minutes: u64,
+    /// Rows per batch (each batch is its own short transaction).
+    pub retention_batch: i64,
+}
+
+impl Privacy {
+    /// As the core's policy.
+    pub fn policy(&self) -> concierge_core::privacy::RetentionPolicy {
+        concierge_core::privacy::RetentionPolicy {
+            closed_cases_months: self.closed_cases_months,
+            raw_mime_months: self.raw_mime_months,
+            sessions_days: self.sessions_days,
+            login_attempts_days: self.login_attempts_days,
+        }
+    }
 }
 
 /// `[risk]`: the crisis lane's clocks, in minutes.
@@ -155,8 +187,9 @@ pub struct Worker {
 
 impl Worker {
     /// As the jobs crate's configuration (with the crisis lane's
-    /// escalation period from `[risk]`).
-    pub fn config(&self, risk: &Risk) -> concierge_jobs::WorkerConfig {
+    /// escalation period from `[risk]` and the retention job from
+    /// `[privacy]`).
+    pub fn config(&self, risk: &Risk, privacy: &Privacy) -> concierge_jobs::WorkerConfig {
         use std::time::Duration;
         concierge_jobs::WorkerConfig {
             name: format!(
@@ -170,6 +203,11 @@ impl Worker {
             poll_every: Duration::from_secs(self.poll_secs.max(1)),
             sweep_every: Duration::from_secs(self.sweep_secs.max(1)),
             escalation_repeat: Duration::from_secs(60 * risk.repeat_minutes.max(1) as u64),
+            retention: (privacy.retention_every_minutes > 0).then(|| concierge_jobs::Retention {
+                policy: privacy.policy(),
+                every: Duration::from_secs(60 * privacy.retention_every_minutes),
+                batch: privacy.retention_batch.max(1),
+            }),
         }
     }
 }

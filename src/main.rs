@@ -18,8 +18,10 @@ use concierge_store::{InboundSource, Store};
 mod sysexits {
     pub const DATAERR: u8 = 65;
     pub const SOFTWARE: u8 = 70;
+    pub const NOUSER: u8 = 67;
     pub const IOERR: u8 = 74;
     pub const TEMPFAIL: u8 = 75;
+    pub const NOPERM: u8 = 77;
     pub const CONFIG: u8 = 78;
 }
 
@@ -97,12 +99,72 @@ enum Cmd {
         #[command(subcommand)]
         command: OncallCmd,
     },
+    /// Privacy operations: a person's subject access export and erasure,
+    /// legal holds, and the retention policy (`[privacy]`).
+    Privacy {
+        #[command(subcommand)]
+        command: PrivacyCmd,
+    },
     /// Import existing mail as case history: no acknowledgements, no
     /// caseworker notices, no first-response targets, original dates.
     /// Resumable (run it again after an interrupt) and idempotent.
     Import {
         #[command(subcommand)]
         command: ImportCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyCmd {
+    /// Write everything held about a person to one zip archive in DIR:
+    /// export.json (cases, messages, internal notes marked as such,
+    /// statuses, assignments, who viewed or changed each case) and every
+    /// original message and reply as .eml with its attachments. Audited.
+    ///
+    /// Exit codes: 0 written, 67 nothing is held about that address.
+    Export {
+        /// The person's address (case-insensitive).
+        #[arg(long, value_name = "EMAIL")]
+        requester: String,
+        /// Directory to write the archive into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Erase everything held about a person: their cases, messages, raw
+    /// mail, attachments, search entries, outgoing mail, queued jobs,
+    /// notifications and audit entries about them, in one transaction. An
+    /// audit entry records that an erasure happened and how many rows, not
+    /// who. Cases under legal hold block it.
+    ///
+    /// Exit codes: 0 erased (or counted, with --dry-run), 67 nothing is held
+    /// about that address, 77 a case is under legal hold.
+    Erase {
+        /// The person's address (case-insensitive).
+        #[arg(long, value_name = "EMAIL")]
+        requester: String,
+        /// Count what would be erased; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Apply the retention policy of `[privacy]` now, in batches (workers
+    /// also run it every `retention_every_minutes`).
+    Retention {
+        /// Count what would go now; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Put a case under legal hold (it cannot be erased or purged), or
+    /// release it with --release. Audited.
+    Hold {
+        /// The case reference, e.g. C-7K2M9X.
+        #[arg(long = "case", value_name = "REFERENCE")]
+        reference: String,
+        /// Why (required to hold; shown when an erasure is refused).
+        #[arg(long, required_unless_present = "release")]
+        reason: Option<String>,
+        /// Release the hold.
+        #[arg(long, conflicts_with = "reason")]
+        release: bool,
     },
 }
 
@@ -549,6 +611,144 @@ async fn oncall(store: &Store, command: OncallCmd) -> Result<()> {
     Ok(())
 }
 
+fn print_erased(label: &str, n: &concierge_store::Erased) {
+    println!(
+        "{label}: {} case(s), {} message(s), {} raw message(s), {} attachment(s), \
+         {} outgoing mail(s), {} job(s), {} notification(s), {} assignment(s), \
+         {} audit entr(ies), {} read marker(s), {} dedupe key(s), {} requester(s)",
+        n.cases,
+        n.messages,
+        n.raw_messages,
+        n.attachments,
+        n.outbox,
+        n.jobs,
+        n.notifications,
+        n.assignments,
+        n.audit_entries,
+        n.read_markers,
+        n.dedupe_keys,
+        n.requesters
+    );
+}
+
+async fn privacy(store: &Store, settings: &Settings, command: PrivacyCmd) -> Result<ExitCode> {
+    use concierge_store::EraseError;
+    match command {
+        PrivacyCmd::Export { requester, out } => {
+            let Some(export) = store.export_person(&requester, None).await? else {
+                eprintln!("concierge: nothing is held about {requester}");
+                return Ok(ExitCode::from(sysexits::NOUSER));
+            };
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let now = chrono::Utc::now();
+            let path = out.join(format!(
+                "concierge-export-{}-{}.zip",
+                now.format("%Y%m%dT%H%M%SZ"),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ));
+            let file = std::fs::File::create_new(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let n = concierge_privacy::write_zip(
+                &export,
+                &now.to_rfc3339(),
+                std::io::BufWriter::new(file),
+            )?;
+            println!(
+                "{}: {} case(s), {} message(s) and note(s), {} .eml, {} attachment(s)",
+                path.display(),
+                n.cases,
+                n.messages,
+                n.eml,
+                n.attachments
+            );
+        }
+        PrivacyCmd::Erase { requester, dry_run } => {
+            match store.erase_person(&requester, None, dry_run).await {
+                Ok(n) if dry_run => print_erased("would erase (dry run, nothing changed)", &n),
+                Ok(n) => print_erased("erased", &n),
+                Err(EraseError::NotFound) => {
+                    eprintln!("concierge: nothing is held about {requester}");
+                    return Ok(ExitCode::from(sysexits::NOUSER));
+                }
+                Err(e @ EraseError::LegalHold(_)) => {
+                    eprintln!(
+                        "concierge: not erased: {e}. Release each hold first \
+                         (concierge privacy hold --case REFERENCE --release) if the hold has ended."
+                    );
+                    return Ok(ExitCode::from(sysexits::NOPERM));
+                }
+                Err(EraseError::Store(e)) => return Err(e.into()),
+            }
+        }
+        PrivacyCmd::Retention { dry_run } => {
+            let policy = settings.privacy.policy();
+            if dry_run {
+                let n = store
+                    .retention_preview(&policy.cutoffs(chrono::Utc::now()))
+                    .await?;
+                print_erased("closed cases past retention", &n.closed_cases);
+                println!(
+                    "raw MIME past retention: {}; expired sessions: {}; old login attempts: {}; \
+                     finished jobs: {} (dry run, nothing changed)",
+                    n.raw_mime, n.sessions, n.login_attempts, n.finished_jobs
+                );
+            } else {
+                let started = std::time::Instant::now();
+                let n = concierge_jobs::apply_retention(
+                    store,
+                    &policy,
+                    settings.privacy.retention_batch,
+                    |t| {
+                        eprint!(
+                            "\r{} rows removed ({} cases, {} raw MIME) in {:.0} s   ",
+                            t.total(),
+                            t.closed_cases.cases,
+                            t.raw_mime,
+                            started.elapsed().as_secs_f64()
+                        )
+                    },
+                )
+                .await?;
+                if n.total() > 0 {
+                    eprintln!();
+                }
+                print_erased("closed cases erased", &n.closed_cases);
+                println!(
+                    "raw MIME dropped: {}; expired sessions: {}; old login attempts: {}; \
+                     finished jobs: {} ({:.1} s)",
+                    n.raw_mime,
+                    n.sessions,
+                    n.login_attempts,
+                    n.finished_jobs,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        PrivacyCmd::Hold {
+            reference,
+            reason,
+            release,
+        } => {
+            let Some(t) = store.ticket_detail(reference.trim()).await? else {
+                eprintln!("concierge: no case {reference}");
+                return Ok(ExitCode::from(sysexits::DATAERR));
+            };
+            let reason = if release { None } else { reason.as_deref() };
+            anyhow::ensure!(
+                release || reason.is_some_and(|r| !r.trim().is_empty()),
+                "give --reason TEXT (why the case is held) or --release"
+            );
+            store.set_legal_hold(t.ticket.id, reason, None).await?;
+            println!(
+                "{} {}",
+                t.ticket.reference,
+                if release { "released" } else { "held" }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn volunteer(store: &Store, command: VolunteerCmd) -> Result<()> {
     use concierge_store::VolunteerChange;
     fn not_found(email: &str) -> impl FnOnce(concierge_store::StoreError) -> anyhow::Error + '_ {
@@ -982,7 +1182,7 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             let (mut rx_jobs, mut rx_imap) = (tx.subscribe(), tx.subscribe());
             let jobs = concierge_jobs::run(
                 store,
-                settings.worker.config(&settings.risk),
+                settings.worker.config(&settings.risk, &settings.privacy),
                 deps,
                 async move {
                     let _ = rx_jobs.recv().await;
@@ -1064,6 +1264,11 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<ExitCode> {
             json,
             previous_country,
         )),
+        Cmd::Privacy { command } => {
+            let (store, _pg) = database(&mut settings)?;
+            store.migrate().await.context("migrating the database")?;
+            privacy(&store, &settings, command).await
+        }
         Cmd::Oncall { command } => {
             let (store, _pg) = database(&mut settings)?;
             store.migrate().await.context("migrating the database")?;

@@ -10,6 +10,7 @@
 pub mod country;
 pub mod emergency;
 pub mod message;
+pub mod privacy;
 pub mod risk;
 pub mod routing;
 pub mod threading;

@@ -8,7 +8,9 @@
 //!   rows through the relay ([`concierge_outbound::Mailer`]).
 //! - the sweep: every [`WorkerConfig::sweep_every`], mark first-response
 //!   breaches and re-route waiting cases (paused volunteers come back by time).
+//! - retention: every [`Retention::every`], apply `[privacy]`'s policy in batches.
 
+mod retention;
 mod sweep;
 
 use std::future::Future;
@@ -20,6 +22,7 @@ use concierge_mail::outbound::Relay;
 use concierge_outbound::{AckOutcome, Mailer};
 use concierge_store::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob, RouteOutcome, Store};
 
+pub use retention::{Retention, apply_retention};
 pub use sweep::{escalate_once, sweep_once};
 
 /// How a worker process runs its jobs.
@@ -41,6 +44,8 @@ pub struct WorkerConfig {
     /// How often coordinators are mailed again about an imminent-risk case
     /// nobody has acknowledged.
     pub escalation_repeat: Duration,
+    /// The retention job (`None`: not run by this process).
+    pub retention: Option<Retention>,
 }
 
 impl Default for WorkerConfig {
@@ -53,6 +58,7 @@ impl Default for WorkerConfig {
             poll_every: Duration::from_secs(2),
             sweep_every: Duration::from_secs(30),
             escalation_repeat: Duration::from_secs(15 * 60),
+            retention: None,
         }
     }
 }
@@ -231,6 +237,9 @@ pub async fn run(
             .await
         }
     };
+    let retainer = config
+        .retention
+        .map(|r| tokio::spawn(retention::run(store.clone(), r, stop_rx.clone())));
     let sweeper = tokio::spawn(sweep::run(
         store,
         config.sweep_every,
@@ -243,6 +252,9 @@ pub async fn run(
     };
     let (r, m, ()) = tokio::join!(route_run, mail_run, trigger);
     let _ = sweeper.await;
+    if let Some(t) = retainer {
+        let _ = t.await;
+    }
     r.and(m)
 }
 

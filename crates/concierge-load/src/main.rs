@@ -512,7 +512,15 @@ fn add_imminent(run: &str, msgs: &mut Vec<Msg>, n: usize, seed: u64) {
         let message_id = format!("load-{run}-urgent-{k}@{}", c.domain);
         let subject = "Preciso falar";
         let raw = compose(
-            &mut rng, c, name, &from, subject, &message_id, None, &text, false,
+            &mut rng,
+            c,
+            name,
+            &from,
+            subject,
+            &message_id,
+            None,
+            &text,
+            false,
         );
         let at = ((k * step) + step / 2 + k).min(msgs.len());
         msgs.insert(

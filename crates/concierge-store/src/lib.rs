@@ -17,6 +17,7 @@ mod mailboxes;
 mod outbox;
 mod overview;
 mod people;
+mod privacy;
 mod queue;
 mod resources;
 mod risk;
@@ -50,6 +51,10 @@ pub use mailboxes::{Bookmark, MailboxRow};
 pub use outbox::{Claimed, DeliveryView, NewMail, ReplyFacts, enqueue_mail};
 pub use overview::{BreachedCase, OpenCount, Overview, VolunteerLoad, WeekResponse, last_weeks};
 pub use people::{ApiTokenRow, PeopleError, UserRow};
+pub use privacy::{
+    AssignmentExport, AttachmentExport, AuditExport, CaseExport, EraseError, Erased, MessageExport,
+    PersonExport, Retained,
+};
 pub use queue::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob};
 pub use resources::{Resource, ResourceCountry, ResourceImport};
 pub use risk::{LaneFacts, OnCallShift, Recipient, RiskChangeError};

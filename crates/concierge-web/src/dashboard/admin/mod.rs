@@ -1,6 +1,7 @@
 //! The admin pages (`/admin/…`): people and roles ([`people`]), volunteers
 //! ([`volunteers`]), the resource hub ([`hub`]), API tokens ([`tokens`]) and
-//! the crisis lane's on-call rota ([`oncall`]);
+//! the crisis lane's on-call rota ([`oncall`]) and privacy requests
+//! ([`privacy`]: export, erasure, legal hold);
 //! this module holds their routes and what they share.
 //!
 //! Only admins reach them (`concierge_access::can_manage_people`,
@@ -20,6 +21,7 @@
 mod hub;
 mod oncall;
 mod people;
+mod privacy;
 mod tokens;
 mod volunteers;
 
@@ -76,6 +78,11 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke_token))
         .route("/admin/oncall", get(oncall::oncall).post(oncall::add_shift))
         .route("/admin/oncall/{id}/remove", post(oncall::remove_shift))
+        .route("/admin/privacy", get(privacy::privacy))
+        .route("/admin/privacy/find", post(privacy::find))
+        .route("/admin/privacy/export", post(privacy::export))
+        .route("/admin/privacy/erase", post(privacy::erase))
+        .route("/admin/privacy/hold", post(privacy::hold))
 }
 
 /// What a non-admin gets, for every admin page and form.
@@ -203,6 +210,9 @@ fn notice_text(code: Option<&str>) -> &'static str {
         "revoked" => "The token is revoked.",
         "shift" => "The shift is added.",
         "unshift" => "The shift is removed.",
+        "erased" => "Erased. The audit log records that an erasure happened, not whom.",
+        "held" => "The case is under legal hold.",
+        "unheld" => "The legal hold is released.",
         _ => "",
     }
 }

@@ -695,3 +695,90 @@ async fn admins_answer_export_and_erasure_requests_in_the_dashboard(pool: PgPool
     assert_eq!(actions, ["case.legal_hold", "case.legal_hold.release"]);
     app.stop().await;
 }
+
+/// `pg_dump -Fc` of the test's database restored with `pg_restore` into a
+/// fresh one: the service starts on the copy and shows the same cases.
+#[sqlx::test(migrator = "concierge_store::MIGRATOR")]
+async fn a_backup_restored_into_a_fresh_database_serves_the_same_cases(pool: PgPool) {
+    let sink = Sink::start().await;
+    let app = app_with(&pool, &sink).await;
+    let (ana_ref, bob_ref) = two_people(&app, &sink).await;
+    let before = app.tickets("").await;
+    let ana_before = app.ticket(&ana_ref).await;
+    let url = app.url.clone();
+    app.stop().await;
+
+    let dump = std::env::temp_dir().join(format!("concierge-backup-{}.dump", Uuid::new_v4()));
+    let out = Command::new("pg_dump")
+        .args(["--format=custom", "--no-owner", "--file"])
+        .arg(&dump)
+        .arg(&url)
+        .output()
+        .expect("pg_dump (postgresql-client) is installed by scripts/test.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let copy = format!("concierge_restore_{}", Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {copy}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (server, _) = url.rsplit_once('/').unwrap();
+    let copy_url = format!("{server}/{copy}");
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "--exit-on-error", "--dbname"])
+        .arg(&copy_url)
+        .arg(&dump)
+        .output()
+        .expect("pg_restore");
+    let _ = std::fs::remove_file(&dump);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let restored = TestApp::spawn_with(copy_url, |s| {
+        s.mail.outbound_url = sink.url();
+    })
+    .await;
+    let after = restored.tickets("").await;
+    let refs = |v: &[serde_json::Value]| {
+        let mut r: Vec<String> = v
+            .iter()
+            .map(|t| t["reference"].as_str().unwrap().to_owned())
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(refs(&after), refs(&before));
+    assert!(refs(&after).contains(&bob_ref));
+    let ana_after = restored.ticket(&ana_ref).await;
+    assert_eq!(ana_after["subject"], ana_before["subject"]);
+    assert_eq!(ana_after["status"], ana_before["status"]);
+    assert_eq!(ana_after["country"], ana_before["country"]);
+    // And it takes new mail on the copy.
+    let r = smtp_send(
+        restored.smtp,
+        BOB,
+        &[TO],
+        &mail(
+            &format!("Bob <{BOB}>"),
+            "After the restore",
+            "Still there?",
+            "Message-ID: <bob-2@example.co.uk>\r\n",
+        ),
+    )
+    .await;
+    assert!(r.starts_with("250"), "{r}");
+    restored.stop().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {copy} WITH (FORCE)"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+}

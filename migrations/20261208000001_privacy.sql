@@ -47,3 +47,12 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$;
+
+-- Deleting a case, a message, raw MIME or an outbox row checks the rows
+-- that point at it; without these, each erased row of a retention batch
+-- would scan a whole table.
+CREATE INDEX IF NOT EXISTS messages_raw_idx ON messages (raw_id) WHERE raw_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_outbox_idx ON messages (outbox_id) WHERE outbox_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS notifications_ticket_idx ON notifications (ticket_id);
+CREATE INDEX IF NOT EXISTS inbound_dedup_ticket_idx ON inbound_dedup (ticket_id);
+CREATE INDEX IF NOT EXISTS inbound_dedup_message_idx ON inbound_dedup (message_id);

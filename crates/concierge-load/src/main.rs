@@ -64,6 +64,33 @@ enum Cmd {
     /// second fresh database. Kills the server and drops both databases at
     /// the end. Exit status 1 when a stored-exactly-once check fails.
     Run(RunArgs),
+    /// Time the retention job purging N closed cases (issue 14's figure).
+    ///
+    /// Creates a fresh database, seeds N closed cases (requester, one
+    /// inbound message of about 1 KB with its raw MIME and dedupe row each,
+    /// as `run --seed-tickets` does), then applies the retention job's
+    /// passes (`Store::retention_pass`, the same code the workers run) with
+    /// every case past its cutoff, and prints the wall time, rows/s and the
+    /// time per batch transaction (how long each one holds its locks).
+    /// Drops the database at the end.
+    Purge(PurgeArgs),
+}
+
+#[derive(Args)]
+struct PurgeArgs {
+    /// Closed cases (one message each) to seed and purge.
+    #[arg(long, default_value_t = 100_000)]
+    cases: usize,
+    /// Cases per batch transaction (`[privacy] retention_batch`).
+    #[arg(long, default_value_t = 500)]
+    batch: i64,
+    /// A database URL on the server (needs CREATEDB).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
 }
 
 #[derive(Args)]
@@ -295,6 +322,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Run(args) => run(args).await,
+        Cmd::Purge(args) => purge(args).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -1491,6 +1519,91 @@ fn urgent_lane(arrivals: &Arrivals, msgs: &[Msg], ok: &[&Sent]) -> Result<Lane> 
         v.sort_by(f64::total_cmp);
     }
     Ok(lane)
+}
+
+async fn purge(args: PurgeArgs) -> Result<bool> {
+    ensure!(
+        args.cases > 0 && args.batch > 0,
+        "--cases and --batch must be at least 1"
+    );
+    let db = format!("concierge_purge_{}", uuid::Uuid::new_v4().simple());
+    create_database(&args.database_url, &db).await?;
+    let result = async {
+        let url = with_database(&args.database_url, &db)?;
+        let store = Store::connect_lazy(&url, 4)?;
+        store.migrate().await.context("migrating the database")?;
+        seed_tickets(store.pool(), args.cases).await?;
+        let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(store.pool())
+            .await?;
+        // Every seeded case is past the cutoff.
+        let now = chrono::Utc::now();
+        let cutoffs = concierge_core::privacy::Cutoffs {
+            closed_cases: Some(now + chrono::Duration::days(1)),
+            raw_mime: None,
+            sessions: now,
+            login_attempts: now,
+        };
+        let started = Instant::now();
+        let mut batch_ms = Vec::new();
+        let mut total = concierge_store::Retained::default();
+        loop {
+            let t = Instant::now();
+            let pass = store.retention_pass(&cutoffs, args.batch).await?;
+            if pass.total() == 0 {
+                break;
+            }
+            batch_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            total.add(&pass);
+            eprint!(
+                "\rpurged {}/{} cases ({:.0} s)   ",
+                total.closed_cases.cases,
+                args.cases,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let wall = started.elapsed().as_secs_f64();
+        eprintln!();
+        batch_ms.sort_by(f64::total_cmp);
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(store.pool())
+            .await?;
+        println!("concierge-load purge");
+        println!(
+            "  seeded                      {} closed cases, {messages} messages (with raw MIME and dedupe rows)",
+            args.cases
+        );
+        println!(
+            "  purged                      {} cases, {} messages, {} raw, {} requesters, {} dedupe keys in {wall:.1} s",
+            total.closed_cases.cases,
+            total.closed_cases.messages,
+            total.closed_cases.raw_messages,
+            total.closed_cases.requesters,
+            total.closed_cases.dedupe_keys
+        );
+        println!(
+            "  rate                        {:.0} messages/s ({:.0} rows/s in all)",
+            total.closed_cases.messages as f64 / wall,
+            total.total() as f64 / wall
+        );
+        println!(
+            "  batch transaction           p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  ({} batches of {})",
+            percentile(&batch_ms, 50.0),
+            percentile(&batch_ms, 99.0),
+            batch_ms.last().copied().unwrap_or(f64::NAN),
+            batch_ms.len(),
+            args.batch
+        );
+        println!("  messages left               {left}");
+        store.pool().close().await;
+        Ok::<_, anyhow::Error>(left == 0)
+    }
+    .await;
+    match drop_database(&args.database_url, &db).await {
+        Ok(()) => eprintln!("dropped database {db}"),
+        Err(e) => eprintln!("concierge-load: could not drop database {db}: {e:#}"),
+    }
+    result
 }
 
 /// The raw commit rate of the same rows: one transaction per message with

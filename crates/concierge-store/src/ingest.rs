@@ -311,7 +311,14 @@ impl Store {
                     jobs.push(QuietJob::route(ticket_id)?);
                 }
                 if m.acknowledge {
-                    jobs.push(QuietJob::mail(&MailJob::Ack { ticket_id })?);
+                    let ack = MailJob::Ack { ticket_id };
+                    // The crisis lane's acknowledgement goes before any
+                    // backlog.
+                    jobs.push(if m.risk.level == RiskLevel::Imminent {
+                        QuietJob::urgent_mail(&ack)?
+                    } else {
+                        QuietJob::mail(&ack)?
+                    });
                 }
                 (
                     IngestOutcome::Created {

@@ -55,7 +55,7 @@ pub use privacy::{
     AssignmentExport, AttachmentExport, AuditExport, CaseExport, EraseError, Erased, MessageExport,
     PersonExport, Retained,
 };
-pub use queue::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob};
+pub use queue::{MAIL_QUEUE, MailJob, ROUTE_QUEUE, RouteJob, URGENT_PRIORITY};
 pub use resources::{Resource, ResourceCountry, ResourceImport};
 pub use risk::{LaneFacts, OnCallShift, Recipient, RiskChangeError};
 pub use routing::RouteOutcome;

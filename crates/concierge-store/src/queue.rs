@@ -69,6 +69,23 @@ pub enum MailJob {
 }
 
 /// Pushes mail jobs through `conn`, optionally delayed by `delay_secs`.
+/// The queue priority of the crisis lane's jobs: workers take them before
+/// any other waiting job (apalis fetches by `priority DESC, run_at`), so an
+/// urgent acknowledgement or on-call notice never waits behind a backlog.
+pub const URGENT_PRIORITY: i32 = 10;
+
+impl MailJob {
+    /// Its queue priority: [`URGENT_PRIORITY`] for the crisis lane's
+    /// notices and escalations, 0 for the rest (an acknowledgement of an
+    /// imminent-risk case is raised by the ingest that knows it).
+    pub fn priority(&self) -> i32 {
+        match self {
+            Self::Urgent { .. } | Self::UrgentAck { .. } | Self::Escalate { .. } => URGENT_PRIORITY,
+            Self::Ack { .. } | Self::Assigned { .. } | Self::Send { .. } | Self::Breach { .. } => 0,
+        }
+    }
+}
+
 pub(crate) async fn push_mail_jobs(
     conn: &mut sqlx::PgConnection,
     jobs: &[MailJob],
@@ -82,7 +99,9 @@ pub(crate) async fn push_mail_jobs(
         .map(|job| {
             let bytes = serde_json::to_vec(job)
                 .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
-            let mut b = TaskBuilder::new(bytes).max_attempts(10);
+            let mut b = TaskBuilder::new(bytes)
+                .max_attempts(MAX_ATTEMPTS as usize)
+                .priority(job.priority().max(0) as usize);
             if let Some(d) = delay_secs {
                 b = b.run_after(std::time::Duration::from_secs(d.max(0) as u64));
             }
@@ -126,6 +145,7 @@ pub(crate) async fn push_route_jobs(
 pub(crate) struct QuietJob {
     queue: &'static str,
     payload: Vec<u8>,
+    priority: i32,
 }
 
 impl QuietJob {
@@ -139,6 +159,7 @@ impl QuietJob {
         Ok(Self {
             queue: ROUTE_QUEUE,
             payload: encode(&RouteJob { ticket_id })?,
+            priority: 0,
         })
     }
 
@@ -147,6 +168,16 @@ impl QuietJob {
         Ok(Self {
             queue: MAIL_QUEUE,
             payload: encode(job)?,
+            priority: job.priority(),
+        })
+    }
+
+    /// A mail job of the crisis lane (e.g. the acknowledgement of an
+    /// imminent-risk case): ahead of every other waiting job.
+    pub(crate) fn urgent_mail(job: &MailJob) -> Result<Self, StoreError> {
+        Ok(Self {
+            priority: URGENT_PRIORITY,
+            ..Self::mail(job)?
         })
     }
 }
@@ -178,18 +209,21 @@ pub(crate) async fn push_jobs_quietly(
         .collect();
     let queues: Vec<&str> = jobs.iter().map(|j| j.queue).collect();
     let payloads: Vec<&[u8]> = jobs.iter().map(|j| j.payload.as_slice()).collect();
+    let priorities: Vec<i32> = jobs.iter().map(|j| j.priority).collect();
     // The apalis schema is created at run time (`Store::migrate`), so this
     // statement is checked by the tests rather than at compile time.
     sqlx::query(
-        "INSERT INTO apalis.jobs (id, job_type, job, max_attempts, run_at)
+        "INSERT INTO apalis.jobs (id, job_type, job, max_attempts, run_at, priority)
          SELECT id, job_type, job, $4,
-                greatest(clock_timestamp(), now() + interval '1 millisecond')
-         FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS j(id, job_type, job)",
+                greatest(clock_timestamp(), now() + interval '1 millisecond'), priority
+         FROM UNNEST($1::text[], $2::text[], $3::bytea[], $5::int4[])
+              AS j(id, job_type, job, priority)",
     )
     .bind(&ids)
     .bind(&queues)
     .bind(&payloads)
     .bind(MAX_ATTEMPTS)
+    .bind(&priorities)
     .execute(conn)
     .await?;
     Ok(())

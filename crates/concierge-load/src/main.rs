@@ -1536,10 +1536,11 @@ async fn purge(args: PurgeArgs) -> Result<bool> {
         let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
             .fetch_one(store.pool())
             .await?;
-        // Every seeded case is past the cutoff.
+        // Every seeded case is past the cutoff (the seed closes cases up to
+        // three days ahead of now).
         let now = chrono::Utc::now();
         let cutoffs = concierge_core::privacy::Cutoffs {
-            closed_cases: Some(now + chrono::Duration::days(1)),
+            closed_cases: Some(now + chrono::Duration::days(30)),
             raw_mime: None,
             sessions: now,
             login_attempts: now,

@@ -34,12 +34,13 @@ pub async fn reply_key(settings: &Settings, store: &Store) -> Result<ReplyTokenK
 
 /// Composes outbound mail (always available: replies queue in the outbox).
 pub async fn mailer(settings: &Settings, store: &Store) -> Result<Mailer> {
-    let templates = Templates::load(&settings.mail.templates_dir).with_context(|| {
-        format!(
-            "loading mail templates from {}",
-            settings.mail.templates_dir.display()
-        )
-    })?;
+    let dir = &settings.mail.templates_dir;
+    let templates = if dir.as_os_str().is_empty() {
+        Templates::builtin().context("the built-in mail templates")?
+    } else {
+        Templates::load(dir)
+            .with_context(|| format!("loading mail templates from {}", dir.display()))?
+    };
     let ours = addresses(settings)?;
     Ok(Mailer::new(
         store.clone(),
@@ -94,12 +95,19 @@ pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
     let key = reply_key(settings, store).await?;
     // The gazetteer and the risk rules load before any door opens, not on
     // the first message (seconds in a debug build).
-    tokio::task::spawn_blocking(|| {
+    let rules_dir = settings.risk.rules_dir.clone();
+    let risk_rules = tokio::task::spawn_blocking(move || {
         concierge_core::country::warm_up();
-        concierge_core::risk::RiskRules::builtin();
+        if rules_dir.as_os_str().is_empty() {
+            return Ok(concierge_core::risk::RiskRules::builtin());
+        }
+        // Loaded once per process and kept for its life.
+        let rules = concierge_core::risk::RiskRules::from_dir(&rules_dir)
+            .with_context(|| format!("loading the risk rules from {}", rules_dir.display()))?;
+        Ok::<_, anyhow::Error>(&*Box::leak(Box::new(rules)))
     })
     .await
-    .context("loading the country data and risk rules")?;
+    .context("loading the country data and risk rules")??;
     let addresses = settings
         .mail
         .addresses
@@ -117,6 +125,7 @@ pub async fn inbound(settings: &Settings, store: &Store) -> Result<Inbound> {
             sla: settings.sla.targets(),
             country_threshold: settings.routing.country_threshold(),
             risk_lane: settings.risk.lane(),
+            risk_rules,
         },
     ))
 }

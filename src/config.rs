@@ -87,6 +87,9 @@ pub struct Risk {
     pub repeat_minutes: i64,
     /// Concern: first-response target.
     pub concern_minutes: i64,
+    /// A folder of rule files (`<lang>.toml`, as `config/risk/`); empty:
+    /// the rules shipped in the binary.
+    pub rules_dir: std::path::PathBuf,
 }
 
 impl Risk {

@@ -93,6 +93,9 @@ pub struct InboundConfig {
     pub country_threshold: f32,
     /// The crisis lane's clocks.
     pub risk_lane: RiskLane,
+    /// The risk rules (usually [`RiskRules::builtin`]; `[risk] rules_dir`
+    /// loads others once at start).
+    pub risk_rules: &'static RiskRules,
 }
 
 /// How much of a message's text the risk assessment reads (subject and
@@ -100,8 +103,13 @@ pub struct InboundConfig {
 pub const RISK_SAMPLE_CHARS: usize = 50_000;
 
 /// The risk assessment of a parsed message as [`Inbound::ingest`] runs it:
-/// human messages only, subject and text, every shipped language.
-pub fn risk_of(parsed: &ParsedMail, class: MessageClass, language: Option<&str>) -> RiskAssessment {
+/// human messages only, subject and text, every language of `rules`.
+pub fn risk_of(
+    parsed: &ParsedMail,
+    class: MessageClass,
+    language: Option<&str>,
+    rules: &RiskRules,
+) -> RiskAssessment {
     if !class.is_human() {
         return RiskAssessment {
             level: RiskLevel::None,
@@ -113,7 +121,7 @@ pub fn risk_of(parsed: &ParsedMail, class: MessageClass, language: Option<&str>)
         parsed.subject,
         truncate(&parsed.text, RISK_SAMPLE_CHARS)
     );
-    assess(&text, language, RiskRules::builtin())
+    assess(&text, language, rules)
 }
 
 /// How much of a message's text the country inference reads: its start,
@@ -339,7 +347,7 @@ impl Inbound {
             truncate(&parsed.text, 4_000)
         ))
         .map(|l| l.as_str().to_owned());
-        let risk = risk_of(&parsed, class, language.as_deref());
+        let risk = risk_of(&parsed, class, language.as_deref(), self.config.risk_rules);
         let priority = match risk.level {
             RiskLevel::Imminent => Priority::Urgent,
             RiskLevel::Concern => Priority::High,

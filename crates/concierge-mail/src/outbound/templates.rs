@@ -176,13 +176,112 @@ pub struct Templates {
     ack_langs: BTreeSet<String>,
 }
 
+/// The templates shipped in `config/templates/`, compiled into the binary
+/// so that it runs from any directory ([`Templates::builtin`]). A unit test
+/// keeps this list equal to the directory.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "ack/de.html",
+        include_str!("../../../../config/templates/ack/de.html"),
+    ),
+    (
+        "ack/de.txt",
+        include_str!("../../../../config/templates/ack/de.txt"),
+    ),
+    (
+        "ack/en.html",
+        include_str!("../../../../config/templates/ack/en.html"),
+    ),
+    (
+        "ack/en.txt",
+        include_str!("../../../../config/templates/ack/en.txt"),
+    ),
+    (
+        "ack/es.html",
+        include_str!("../../../../config/templates/ack/es.html"),
+    ),
+    (
+        "ack/es.txt",
+        include_str!("../../../../config/templates/ack/es.txt"),
+    ),
+    (
+        "ack/fr.html",
+        include_str!("../../../../config/templates/ack/fr.html"),
+    ),
+    (
+        "ack/fr.txt",
+        include_str!("../../../../config/templates/ack/fr.txt"),
+    ),
+    (
+        "ack/it.html",
+        include_str!("../../../../config/templates/ack/it.html"),
+    ),
+    (
+        "ack/it.txt",
+        include_str!("../../../../config/templates/ack/it.txt"),
+    ),
+    (
+        "ack/ja.html",
+        include_str!("../../../../config/templates/ack/ja.html"),
+    ),
+    (
+        "ack/ja.txt",
+        include_str!("../../../../config/templates/ack/ja.txt"),
+    ),
+    (
+        "ack/nl.html",
+        include_str!("../../../../config/templates/ack/nl.html"),
+    ),
+    (
+        "ack/nl.txt",
+        include_str!("../../../../config/templates/ack/nl.txt"),
+    ),
+    (
+        "ack/pt.html",
+        include_str!("../../../../config/templates/ack/pt.html"),
+    ),
+    (
+        "ack/pt.txt",
+        include_str!("../../../../config/templates/ack/pt.txt"),
+    ),
+    (
+        "ack/sv.html",
+        include_str!("../../../../config/templates/ack/sv.html"),
+    ),
+    (
+        "ack/sv.txt",
+        include_str!("../../../../config/templates/ack/sv.txt"),
+    ),
+    (
+        "notify/assigned.en.txt",
+        include_str!("../../../../config/templates/notify/assigned.en.txt"),
+    ),
+    (
+        "notify/lane.en.txt",
+        include_str!("../../../../config/templates/notify/lane.en.txt"),
+    ),
+];
+
 impl Templates {
+    /// The shipped templates (`config/templates/` as built).
+    pub fn builtin() -> Result<Templates, TemplateError> {
+        Self::from_sources(
+            BUILTIN
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+                .collect(),
+        )
+    }
+
     /// Reads every `.txt` / `.html` file under `dir`, compiles them, checks
     /// that the required ones exist and trial-renders each.
     pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
         let mut sources = BTreeMap::new();
         collect(dir, dir, 0, &mut sources)?;
+        Self::from_sources(sources)
+    }
 
+    fn from_sources(sources: BTreeMap<String, String>) -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|name| {

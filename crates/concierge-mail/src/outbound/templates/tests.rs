@@ -337,3 +337,23 @@ fn an_urgent_acknowledgement_escapes_hub_text() {
     let (_, html) = t.render_ack("en", &vars).unwrap();
     assert!(!html.contains(SCRIPT) && !html.contains(ATTR));
 }
+
+/// The compiled-in list is the shipped directory, file for file and byte
+/// for byte: a template added to `config/templates/` and not to
+/// `BUILTIN` fails here.
+#[test]
+fn builtin_templates_are_the_shipped_directory() {
+    let mut on_disk = BTreeMap::new();
+    collect(&dir(), &dir(), 0, &mut on_disk).unwrap();
+    let built: BTreeMap<String, String> = BUILTIN
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect();
+    assert_eq!(
+        built.keys().collect::<Vec<_>>(),
+        on_disk.keys().collect::<Vec<_>>()
+    );
+    assert!(built == on_disk, "a builtin template differs from its file");
+    let t = Templates::builtin().unwrap();
+    assert!(t.ack_languages().count() >= 9);
+}

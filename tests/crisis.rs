@@ -20,16 +20,6 @@ const WRITER: &str = "joao.silva@uol.com.br";
 const BODY: &str = "Oi. Sou baterista, moro em São Paulo. Não aguento mais. \
                     Hoje depois do show eu vou me matar. Só queria que alguém soubesse.";
 
-async fn app_with(pool: &PgPool, sink: &Sink) -> TestApp {
-    let url = sink.url();
-    TestApp::spawn_with(common::database_url(pool), move |s| {
-        s.mail.outbound_url = url;
-        s.mail.retry_base_secs = 1;
-        s.worker.poll_secs = 1;
-    })
-    .await
-}
-
 fn text_of(env: &concierge_smtp::Envelope) -> String {
     let m = MessageParser::default().parse(&env.data).unwrap();
     m.body_text(0).unwrap().into_owned()
@@ -51,7 +41,7 @@ fn assert_content_free(env: &concierge_smtp::Envelope) {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn imminent_risk_from_brazil_goes_through_the_urgent_lane(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     concierge::hub::import(&app.store, &common::settings("").hub.file)
         .await
         .unwrap();
@@ -322,7 +312,7 @@ async fn imminent_risk_from_brazil_goes_through_the_urgent_lane(pool: PgPool) {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn nobody_on_call_means_every_coordinator_and_breaches_are_mailed(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     common::dashboard::user(&app, "chris@charity.example", Role::Coordinator, None).await;
     common::dashboard::user(&app, "admin2@charity.example", Role::Admin, None).await;
 
@@ -351,6 +341,21 @@ async fn nobody_on_call_means_every_coordinator_and_breaches_are_mailed(pool: Pg
     );
     let r = smtp_send(app.smtp, "pat@example.net", &[TO], &calm).await;
     let calm_ref = r.trim().rsplit(' ').next().unwrap().to_owned();
+    // Routing sets the case's target; move it into the past only after.
+    let routed = std::time::Instant::now();
+    loop {
+        let state: String =
+            sqlx::query_scalar("SELECT routing_state FROM tickets WHERE reference = $1")
+                .bind(&calm_ref)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if state != "pending" {
+            break;
+        }
+        assert!(routed.elapsed() < Duration::from_secs(20), "not routed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     sqlx::query(
         "UPDATE tickets SET first_response_due_at = now() - interval '1 minute' WHERE reference = $1",
     )
@@ -388,7 +393,7 @@ async fn nobody_on_call_means_every_coordinator_and_breaches_are_mailed(pool: Pg
 async fn the_dashboard_pins_an_urgent_case_until_someone_acknowledges_it(pool: PgPool) {
     use common::dashboard::{get_body, post_body, session};
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     common::dashboard::user(&app, "chris@charity.example", Role::Coordinator, None).await;
     // A caseworker of another country sees neither the case nor its pin.
     common::dashboard::caseworker(&app, "kim@charity.example", &["KR"], 5).await;

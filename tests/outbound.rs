@@ -14,16 +14,6 @@ use sqlx::PgPool;
 
 const TO: &str = "global@concierge.example.org";
 
-async fn app_with(pool: &PgPool, sink: &Sink) -> TestApp {
-    let url = sink.url();
-    TestApp::spawn_with(common::database_url(pool), move |s| {
-        s.mail.outbound_url = url;
-        s.mail.retry_base_secs = 1;
-        s.worker.poll_secs = 1;
-    })
-    .await
-}
-
 fn key() -> ReplyTokenKey {
     ReplyTokenKey::new(
         common::settings("")
@@ -41,7 +31,7 @@ fn header<'a>(m: &'a mail_parser::Message<'a>, name: &'a str) -> Option<&'a str>
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn brazilian_sender_gets_a_portuguese_ack_with_cvv_and_replies_thread(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     concierge::hub::import(&app.store, &common::settings("").hub.file)
         .await
         .unwrap();
@@ -128,7 +118,7 @@ async fn brazilian_sender_gets_a_portuguese_ack_with_cvv_and_replies_thread(pool
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn machines_get_nothing_and_floods_are_limited(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     let cases: Vec<(&str, &str, String)> = vec![
         (
             "ooo@example.com",
@@ -205,7 +195,7 @@ async fn machines_get_nothing_and_floods_are_limited(pool: PgPool) {
 async fn mail_waits_while_the_relay_is_down_and_goes_out_once(pool: PgPool) {
     let sink = Sink::start().await;
     sink.up.store(false, std::sync::atomic::Ordering::SeqCst);
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     let raw = mail(
         "bea@example.com",
         "hi",
@@ -244,7 +234,7 @@ async fn mail_waits_while_the_relay_is_down_and_goes_out_once(pool: PgPool) {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn caseworker_reply_threads_and_assignment_notice_has_no_content(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     app.store
         .add_volunteer(
             "lucia@volunteers.example.org",

@@ -24,16 +24,6 @@ const ANA_PHRASE: &str = "zebrafinch harmonium";
 const BOB: &str = "bob.marley.fan@example.co.uk";
 const BOB_PHRASE: &str = "kettle cathedral";
 
-async fn app_with(pool: &PgPool, sink: &Sink) -> TestApp {
-    let url = sink.url();
-    TestApp::spawn_with(common::database_url(pool), move |s| {
-        s.mail.outbound_url = url;
-        s.mail.retry_base_secs = 1;
-        s.worker.poll_secs = 1;
-    })
-    .await
-}
-
 /// Runs `concierge privacy ARGS` against `db`, as an operator would.
 async fn privacy(db: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_concierge"));
@@ -112,7 +102,7 @@ async fn ticket_id(pool: &PgPool, reference: &str) -> Uuid {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn subject_access_export_holds_everything_about_the_person_and_nobody_else(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     let (ana_ref, _) = two_people(&app, &sink).await;
     let ana_case = ticket_id(&pool, &ana_ref).await;
     app.store
@@ -257,7 +247,7 @@ fn pg_dump(url: &str) -> String {
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn erasure_leaves_nothing_of_the_person_in_a_dump_of_the_database(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     let (ana_ref, bob_ref) = two_people(&app, &sink).await;
     let ana_case = ticket_id(&pool, &ana_ref).await;
     app.store
@@ -376,7 +366,7 @@ async fn erasure_leaves_nothing_of_the_person_in_a_dump_of_the_database(pool: Pg
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn retention_purges_old_closed_cases_raw_mime_sessions_and_login_attempts(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     let (ana_ref, bob_ref) = two_people(&app, &sink).await;
     // A third case, closed long ago but under legal hold.
     let r = smtp_send(
@@ -536,7 +526,7 @@ async fn admins_answer_export_and_erasure_requests_in_the_dashboard(pool: PgPool
     use common::dashboard::{get_body, post_body, session, url, user};
     use concierge_access::Role;
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     let (ana_ref, bob_ref) = two_people(&app, &sink).await;
     let admin = user(&app, "root@charity.example", Role::Admin, None).await;
     user(&app, "chris@charity.example", Role::Coordinator, None).await;
@@ -701,7 +691,7 @@ async fn admins_answer_export_and_erasure_requests_in_the_dashboard(pool: PgPool
 #[sqlx::test(migrator = "concierge_store::MIGRATOR")]
 async fn a_backup_restored_into_a_fresh_database_serves_the_same_cases(pool: PgPool) {
     let sink = Sink::start().await;
-    let app = app_with(&pool, &sink).await;
+    let app = TestApp::with_relay(&pool, &sink).await;
     let (ana_ref, bob_ref) = two_people(&app, &sink).await;
     let before = app.tickets("").await;
     let ana_before = app.ticket(&ana_ref).await;

@@ -122,6 +122,18 @@ impl TestApp {
         }
     }
 
+    /// The app sending through `sink` (retries after 1 s, jobs polled
+    /// every second).
+    pub async fn with_relay(pool: &PgPool, sink: &Sink) -> Self {
+        let url = sink.url();
+        Self::spawn_with(database_url(pool), move |s| {
+            s.mail.outbound_url = url;
+            s.mail.retry_base_secs = 1;
+            s.worker.poll_secs = 1;
+        })
+        .await
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());

@@ -4,10 +4,8 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use concierge_mail::inbound::{bound_filename, is_bidi_or_invisible};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-/// Longest file name offered, in bytes (the extension is kept).
-const MAX_NAME: usize = 150;
 
 /// Offered when nothing usable is left of the sender's name.
 const FALLBACK: &str = "attachment";
@@ -21,32 +19,18 @@ fn reserved(c: char) -> bool {
     )
 }
 
-/// Bidirectional overrides and invisible formatting characters
-/// (`invoice\u{202e}fdp.exe` shows as `invoiceexe.pdf`).
-fn bidi_or_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00ad}'
-            | '\u{061c}'
-            | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}'
-            | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
-    )
-}
-
 /// A file name safe to offer for download, whatever the sender wrote:
 /// only the last path component, no control, bidi-override or invisible
 /// characters, no quotes or reserved characters (each becomes `_`), no
-/// leading dots or trailing dots/spaces, at most [`MAX_NAME`] bytes with
-/// the extension kept; `attachment` when nothing is left.
+/// leading dots or trailing dots/spaces, at most
+/// [`concierge_mail::inbound::MAX_FILENAME`] bytes with the extension kept;
+/// `attachment` when nothing is left. The invisible-character table and the
+/// bound are the stored names' (`concierge_mail::inbound`).
 pub(crate) fn safe_download_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !bidi_or_invisible(*c))
+        .filter(|c| !is_bidi_or_invisible(*c))
         .map(|c| {
             if c.is_control() || reserved(c) {
                 '_'
@@ -61,32 +45,11 @@ pub(crate) fn safe_download_name(raw: &str) -> String {
         .trim()
         .trim_start_matches(['.', ' '])
         .trim_end_matches(['.', ' ']);
-    let bounded = bound(trimmed);
+    let bounded = bound_filename(trimmed);
     if bounded.chars().all(|c| c == '_' || c == ' ' || c == '.') {
         FALLBACK.to_owned()
     } else {
         bounded
-    }
-}
-
-/// Cuts a name to [`MAX_NAME`] bytes on a character boundary, keeping a
-/// short extension.
-fn bound(name: &str) -> String {
-    if name.len() <= MAX_NAME {
-        return name.to_owned();
-    }
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !e.is_empty() && e.len() <= 10 => (s, Some(e)),
-        _ => (name, None),
-    };
-    let budget = MAX_NAME - ext.map_or(0, |e| e.len() + 1);
-    let mut end = budget.min(stem.len());
-    while !stem.is_char_boundary(end) {
-        end -= 1;
-    }
-    match ext {
-        Some(e) => format!("{}.{e}", &stem[..end]),
-        None => stem[..end].to_owned(),
     }
 }
 
@@ -230,10 +193,14 @@ mod tests {
     fn long_names_are_bounded_keeping_the_extension() {
         let long = format!("{}.pdf", "é".repeat(500));
         let s = safe_download_name(&long);
-        assert!(s.len() <= MAX_NAME, "{}", s.len());
+        assert!(
+            s.len() <= concierge_mail::inbound::MAX_FILENAME,
+            "{}",
+            s.len()
+        );
         assert!(s.ends_with(".pdf"));
         let s = safe_download_name(&"x".repeat(1000));
-        assert_eq!(s.len(), MAX_NAME);
+        assert_eq!(s.len(), concierge_mail::inbound::MAX_FILENAME);
     }
 
     #[test]

@@ -21,15 +21,24 @@ pub fn safe_filename(name: &str) -> String {
         .trim()
         .trim_start_matches('.')
         .trim_end_matches(['.', ' ']);
-    const MAX: usize = 150;
-    if trimmed.len() <= MAX {
-        return trimmed.to_owned();
+    bound_filename(trimmed)
+}
+
+/// Longest attachment name kept or offered, in bytes (the extension is
+/// kept).
+pub const MAX_FILENAME: usize = 150;
+
+/// Cuts a name to [`MAX_FILENAME`] bytes on a character boundary, keeping a
+/// short extension (up to 10 bytes).
+pub fn bound_filename(name: &str) -> String {
+    if name.len() <= MAX_FILENAME {
+        return name.to_owned();
     }
-    let (stem, ext) = match trimmed.rsplit_once('.') {
+    let (stem, ext) = match name.rsplit_once('.') {
         Some((s, e)) if e.len() <= 10 && !e.is_empty() => (s, Some(e)),
-        _ => (trimmed, None),
+        _ => (name, None),
     };
-    let budget = MAX - ext.map_or(0, |e| e.len() + 1);
+    let budget = MAX_FILENAME - ext.map_or(0, |e| e.len() + 1);
     let mut end = budget.min(stem.len());
     while !stem.is_char_boundary(end) {
         end -= 1;
@@ -41,9 +50,21 @@ pub fn safe_filename(name: &str) -> String {
 }
 
 /// Bidirectional overrides and invisible formatting characters, used to
-/// disguise names (`setlist\u{202e}fdp.exe` shows as `setlistexe.pdf`).
-fn is_bidi_or_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+/// disguise names (`setlist\u{202e}fdp.exe` shows as `setlistexe.pdf`):
+/// the one table for names stored ([`safe_filename`]) and names offered for
+/// download (the web crate).
+pub fn is_bidi_or_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+    )
 }
 
 #[cfg(test)]
@@ -69,6 +90,12 @@ mod tests {
             "Überweisung März.pdf"
         );
         assert_eq!(safe_filename("setlist\u{202e}fdp.exe"), "setlistfdp.exe");
+        // The whole shared table: soft hyphen, Arabic letter mark, line
+        // separator, interlinear annotation.
+        assert_eq!(
+            safe_filename("a\u{00ad}b\u{061c}c\u{2028}d\u{fff9}.pdf"),
+            "abcd.pdf"
+        );
     }
 
     #[test]

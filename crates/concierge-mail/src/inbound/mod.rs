@@ -13,7 +13,9 @@ use concierge_core::message::{ClassFacts, EmailAddress, is_internal_header};
 use concierge_core::threading::{message_id_domain, normalize_message_id};
 use mail_parser::{Address, HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 
-pub use filename::{rfc2231_param, safe_filename};
+pub use filename::{
+    MAX_FILENAME, bound_filename, is_bidi_or_invisible, rfc2231_param, safe_filename,
+};
 
 /// Bounds applied while parsing.
 #[derive(Debug, Clone)]
